@@ -1,0 +1,191 @@
+"""The few NumPy-like functions that backward formulas call as ``ctx.xp``, in two flavours.
+
+``arrays`` works on ndarrays: the fast path of every ordinary backward pass. ``tensors`` has the
+same functions built from chainrule's own ops, so when ``create_graph=True`` the engine can run
+the very same backward formula on Tensors and record it as a graph of its own.
+"""
+
+import numpy as np
+
+from chainrule.errors import GradError
+
+__all__ = ["arrays", "tensors", "saved_as_tensors"]
+
+
+def _index_put_arrays(base, index, values, accumulate):
+    out = base.copy()
+    if accumulate:
+        np.add.at(out, index, values)
+    else:
+        out[index] = values
+    return out
+
+
+def _scatter_index(index, dim):
+    """The full index tuple that addresses ``out[..., index[...], ...]`` along ``dim``."""
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+def scatter_add_arrays(base, dim, index, src):
+    """``out = base.copy(); out[..., index, ...] += src`` along ``dim`` (repeated indices add up)."""
+    out = base.copy()
+    np.add.at(out, _scatter_index(index, dim), src)
+    return out
+
+
+def gather_arrays(source, dim, index):
+    """``out[i][j] = source[i][index[i][j]]`` for dim 1, and likewise for any dim."""
+    return source[_scatter_index(index, dim)]
+
+
+def _getitem_backward_arrays(grad_out, shape, index, accumulate):
+    grad = np.zeros(shape, dtype=grad_out.dtype)
+    if accumulate:
+        np.add.at(grad, index, grad_out)
+    else:
+        grad[index] = grad_out
+    return grad
+
+
+def _prod_of_others_arrays(x, dim):
+    """Product of all elements but one along ``dim`` (all dims when None), exact with zeros."""
+    if dim is None:
+        return _prod_of_others_arrays(x.reshape(-1), 0).reshape(x.shape)
+    moved = np.moveaxis(x, dim, -1)
+    ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+    before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis(before * after, -1, dim)
+
+
+class arrays:
+    """ndarray implementations (the ordinary backward pass)."""
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    sign = staticmethod(np.sign)
+    where = staticmethod(np.where)
+    broadcast_to = staticmethod(np.broadcast_to)
+    permute = staticmethod(np.transpose)
+    flip = staticmethod(np.flip)
+    zeros = staticmethod(np.zeros)
+    index_put = staticmethod(_index_put_arrays)
+    getitem_backward = staticmethod(_getitem_backward_arrays)
+    gather = staticmethod(gather_arrays)
+    scatter_add = staticmethod(scatter_add_arrays)
+    prod_of_others = staticmethod(_prod_of_others_arrays)
+
+    @staticmethod
+    def einsum(equation, *operands):
+        return np.einsum(equation, *operands, optimize=len(operands) > 2)
+
+
+class tensors:
+    """Tensor implementations built from registered ops (the backward pass of create_graph=True)."""
+
+    @staticmethod
+    def exp(x):
+        return x.exp()
+
+    @staticmethod
+    def log(x):
+        return x.log()
+
+    @staticmethod
+    def sin(x):
+        return x.sin()
+
+    @staticmethod
+    def cos(x):
+        return x.cos()
+
+    @staticmethod
+    def sign(x):
+        from chainrule.tensor import Tensor
+        return Tensor._wrap(np.sign(x.data))
+
+    @staticmethod
+    def where(condition, a, b):
+        from chainrule.ops.binary import where
+        return where(condition, a, b)
+
+    @staticmethod
+    def broadcast_to(x, shape):
+        return x.expand(shape)
+
+    @staticmethod
+    def permute(x, dims):
+        return x.permute(dims)
+
+    @staticmethod
+    def flip(x, dims):
+        return x.flip(dims)
+
+    @staticmethod
+    def zeros(shape, dtype):
+        from chainrule.tensor import Tensor
+        return Tensor._wrap(np.zeros(shape, dtype=dtype))
+
+    @staticmethod
+    def index_put(base, index, values, accumulate):
+        from chainrule.ops.indexing import index_put
+        return index_put(base, index, values, accumulate=accumulate)
+
+    @staticmethod
+    def getitem_backward(grad_out, shape, index, accumulate):
+        from chainrule.ops.indexing import index_put
+        return index_put(tensors.zeros(shape, grad_out.dtype), index, grad_out, accumulate=True)
+
+    @staticmethod
+    def gather(source, dim, index):
+        from chainrule.ops.indexing import gather
+        return gather(source, dim, index)
+
+    @staticmethod
+    def scatter_add(base, dim, index, src):
+        from chainrule.ops.indexing import scatter_add
+        return scatter_add(base, dim, index, src)
+
+    @staticmethod
+    def prod_of_others(x, dim):
+        raise GradError("prod: second-order gradients of a product that contains zeros are not "
+                        "supported; expected inputs without zeros when create_graph=True.")
+
+    @staticmethod
+    def einsum(equation, *operands):
+        from chainrule.ops.linalg import einsum
+        return einsum(equation, *operands)
+
+
+def saved_as_tensors(node):
+    """The node's saved arrays as Tensors wired into the graph, for differentiating ``backward``.
+
+    A saved input becomes a Tensor whose grad_fn is that input's producer (or the leaf itself), the
+    saved output a Tensor whose grad_fn is the node, anything else a constant.
+    """
+    from chainrule.tensor import Tensor
+    sources = {}
+    for parent in node.parents:
+        if parent is None:
+            continue
+        if isinstance(parent, Tensor):
+            sources[id(parent.data)] = parent
+        else:
+            sources[parent.out_id] = parent
+    result = []
+    for array in node.saved:
+        if not isinstance(array, np.ndarray):
+            result.append(array)
+            continue
+        source = node if id(array) == node.out_id else sources.get(id(array))
+        if source is None:
+            result.append(Tensor._wrap(array))
+        elif isinstance(source, Tensor):
+            result.append(source)
+        else:
+            result.append(Tensor._wrap(array, requires_grad=True, grad_fn=source))
+    return tuple(result)

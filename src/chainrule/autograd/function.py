@@ -1,0 +1,183 @@
+"""Function: the contract of every differentiable primitive, and the registry that lists them.
+
+A primitive is one ``Function`` subclass with ``forward`` (arrays in, one array out) and
+``backward`` (the vector-Jacobian product: the upstream gradient in, one gradient per input out)
+written side by side. ``apply`` runs ``forward`` and, when a gradient is needed, leaves the
+instance behind as the graph node (``tensor.grad_fn``) that ``backward`` is later called on.
+
+Built-in primitives are registered once with the inputs used to check them::
+
+    @register("mul", samples=binary())
+    class Mul(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            a, b = ctx.saved
+            return grad_out * b, grad_out * a
+
+``backward`` writes its math with operators and ``ctx.xp`` (NumPy-like functions): the engine
+calls it on arrays normally, and on Tensors when ``create_graph=True`` builds the graph of the
+backward pass, so the same formula gives second derivatives.
+"""
+
+import numpy as np
+
+from chainrule.autograd import _vjp_math
+from chainrule.autograd.engine import grad_mode, listeners, ForwardEvent
+from chainrule.errors import ChainruleError, DTypeError, ShapeError, IndexingError
+from chainrule.tensor import Tensor
+
+__all__ = ["Context", "Function", "register", "registry"]
+
+registry = {}
+"""Registered primitives by name: the single source of gradients the all-ops test iterates."""
+
+
+class Context:
+    """What one op application keeps for its backward pass; the node of the graph.
+
+    Attributes:
+        saved: arrays stored by ``save_for_backward``.
+        needs_input_grad: one bool per input: does a gradient flow to it?
+        parents: per input, the node that produced it, the leaf Tensor itself, or None.
+        out_shape, out_dtype: the output's shape and dtype, to check gradients against.
+    """
+
+    xp = _vjp_math.arrays
+    saved = ()
+    _pre_hooks = None
+
+    def save_for_backward(self, *arrays):
+        """Keep arrays (inputs, the output or intermediates) for ``backward``."""
+        self.saved = arrays
+
+    @property
+    def name(self):
+        """The op's registered name (the class name for user-defined Functions)."""
+        return type(self).name or type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward op={self.name!r}>"
+
+
+class Function(Context):
+    """Base class of every primitive, built-in or user-defined.
+
+    Subclasses define ``forward(ctx, *arrays, **options)`` and ``backward(ctx, grad_out)`` as
+    static methods and are called through ``apply``: tensor inputs are positional, options
+    keyword-only. User-defined Functions need no registration.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> class Cube(cr.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x ** 3
+        ...     @staticmethod
+        ...     def backward(ctx, grad_out):
+        ...         x, = ctx.saved
+        ...         return grad_out * 3 * x ** 2
+        >>> x = cr.tensor([2.0], requires_grad=True)
+        >>> Cube.apply(x).sum().backward()
+        >>> x.grad.tolist()
+        [12.0]
+    """
+
+    name = None
+    differentiable = True
+    broadcasting = False
+    samples = None
+
+    @staticmethod
+    def forward(ctx, *arrays, **options):
+        raise NotImplementedError("Function subclasses define forward(ctx, *arrays, **options)")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise NotImplementedError("Function subclasses define backward(ctx, grad_out)")
+
+    @classmethod
+    def describe_error(cls, exc, arrays, options):
+        """Return the error to raise when NumPy rejects this op's inputs; ops override for detail."""
+        shapes = ", ".join(f"{_arg_name(i)}.shape={getattr(a, 'shape', ())}" for i, a in enumerate(arrays))
+        dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in arrays)
+        kind = DTypeError if isinstance(exc, TypeError) else (
+            IndexingError if isinstance(exc, IndexError) else ShapeError)
+        if cls.broadcasting and isinstance(exc, ValueError) and "broadcast" in str(exc):
+            return ShapeError(f"{cls.name}: shapes cannot be broadcast together; expected shapes that "
+                              f"are equal or 1 in each trailing dimension, got {shapes}.")
+        return kind(f"{cls.name or cls.__name__}: invalid input ({exc}); got {shapes}, dtypes ({dtypes})"
+                    + (f", options {options}" if options else "") + ".")
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
+        ctx = object.__new__(cls)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        try:
+            out = cls.forward(ctx, *arrays, **options)
+        except ChainruleError:
+            raise
+        except (ValueError, IndexError, TypeError) as exc:
+            raise cls.describe_error(exc, arrays, options) from None
+        if type(out) is not np.ndarray:
+            returned, out = out, np.asarray(out)
+            # NumPy gives 0-d results as scalars; keep a saved output identical to the returned one.
+            ctx.saved = tuple(out if s is returned else s for s in ctx.saved)
+
+        result = object.__new__(Tensor)
+        result.data = out
+        result.grad = None
+        result.grad_fn = None
+        result.requires_grad = False
+        result._hooks = None
+        if grad_mode.enabled and cls.differentiable:
+            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if True in needs:
+                ctx.needs_input_grad = needs
+                ctx.parents = tuple([(x.grad_fn or x) if need else None for x, need in zip(inputs, needs)])
+                ctx.out_shape = out.shape
+                ctx.out_dtype = out.dtype
+                ctx.out_id = id(out)
+                result.grad_fn = ctx
+                result.requires_grad = True
+        if listeners:
+            event = ForwardEvent(cls.name or cls.__name__, result.grad_fn, tuple(arrays), options, out)
+            for listener in list(listeners):
+                listener(event)
+        return result
+
+
+def _arg_name(index):
+    return "abcdefgh"[index] if index < 8 else f"input{index}"
+
+
+def register(name, samples=None, differentiable=True, broadcasting=False):
+    """Class decorator adding a built-in primitive to the registry under its public name.
+
+    Args:
+        name: the public name (``"matmul"`` for ``MatMul``, ``Tensor.matmul``, ``chainrule.matmul``).
+        samples: a callable ``rng -> list[Sample]`` giving the inputs its gradient is checked on.
+        differentiable: False for ops whose output never carries a gradient (comparisons, argmax).
+        broadcasting: True for ops whose tensor inputs broadcast against each other.
+
+    Raises:
+        ValueError: the name is taken, or a differentiable op has no samples.
+    """
+    def decorate(cls):
+        if name in registry:
+            raise ValueError(f"register: the op name {name!r} is already registered by {registry[name].__name__}")
+        if differentiable and samples is None:
+            raise ValueError(f"register: differentiable op {name!r} needs samples to be gradient-checked")
+        cls.name = name
+        cls.samples = samples
+        cls.differentiable = differentiable
+        cls.broadcasting = broadcasting
+        registry[name] = cls
+        return cls
+    return decorate

@@ -1,0 +1,14 @@
+"""The primitives, one family per module, and the functions and Tensor methods built on them."""
+
+from chainrule.ops import binary, elementwise, indexing, linalg, reduce, shape
+
+__all__ = ["FAMILIES", "attach_methods"]
+
+FAMILIES = (elementwise, binary, reduce, shape, indexing, linalg)
+
+
+def attach_methods(tensor_class):
+    """Give ``Tensor`` the methods each op family lists in its ``TENSOR_METHODS``."""
+    for family in FAMILIES:
+        for name, function in family.TENSOR_METHODS.items():
+            setattr(tensor_class, name, function)

@@ -1,0 +1,55 @@
+"""Turning the operands of an op into Tensors of one dtype, by PyTorch's promotion rules."""
+
+import numpy as np
+
+from chainrule import _dtypes
+from chainrule.tensor import Tensor
+
+__all__ = ["as_tensor", "common_operands"]
+
+
+def as_tensor(x, like=None):
+    """Return ``x`` as a Tensor: Tensors pass through, Python numbers follow ``like``'s dtype."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (int, float, bool)):
+        return Tensor._wrap(_dtypes.lift(x, like.data))
+    return Tensor._wrap(_dtypes.as_array(x, copy=False))
+
+
+def common_operands(a, b):
+    """Two operands as Tensors sharing one dtype (a float tensor wins over ints and Python numbers)."""
+    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_tensor and b_tensor:
+        if a.data.dtype is b.data.dtype:
+            return a, b
+    elif a_tensor:
+        b = as_tensor(b, like=a)
+    elif b_tensor:
+        a = as_tensor(a, like=b)
+    else:
+        a = as_tensor(a)
+        b = as_tensor(b, like=a)
+    dtype = _dtypes.promote(a.data, b.data)
+    if a.data.dtype != dtype:
+        a = a.to(dtype)
+    if b.data.dtype != dtype:
+        b = b.to(dtype)
+    return a, b
+
+
+def float_dtype_of(*tensors):
+    """The dtype a division or a mean produces: the float dtype of the inputs, else the default."""
+    for t in tensors:
+        if t.data.dtype.kind == "f":
+            return t.data.dtype
+    return _dtypes.DEFAULT_FLOAT
+
+
+def numpy_scalar_free(x):
+    """Index-like values (Tensors, lists) as arrays, for ops that take indices."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, list):
+        return np.asarray(x)
+    return x

@@ -1,0 +1,253 @@
+"""Elementwise functions of one tensor: each output element depends on one input element."""
+
+import numpy as np
+
+from chainrule.autograd.function import Function, register
+from chainrule.autograd.samples import unary
+from chainrule.ops._operands import as_tensor
+
+__all__ = ["neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+           "clamp", "sign"]
+
+
+@register("neg", samples=unary())
+class Neg(Function):
+    """Negation.  out = -x;  grad_x = -grad_out."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return -grad_out
+
+
+@register("exp", samples=unary())
+class Exp(Function):
+    """Exponential.  out = e**x;  grad_x = grad_out * out."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        out, = ctx.saved
+        return grad_out * out
+
+
+@register("log", samples=unary(low=0.2, high=3.0))
+class Log(Function):
+    """Natural logarithm.  out = ln x;  grad_x = grad_out / x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved
+        return grad_out / x
+
+
+@register("log1p", samples=unary(low=-0.8, high=3.0))
+class Log1p(Function):
+    """ln(1 + x), accurate for small x.  grad_x = grad_out / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved
+        return grad_out / (1 + x)
+
+
+@register("sqrt", samples=unary(low=0.2, high=3.0))
+class Sqrt(Function):
+    """Square root.  out = sqrt(x);  grad_x = grad_out / (2 * out)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        out, = ctx.saved
+        return grad_out / (2 * out)
+
+
+@register("abs", samples=unary(away_from=(0.0,)))
+class Abs(Function):
+    """Absolute value.  out = |x|;  grad_x = grad_out * sign(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved
+        # At x = 0 the subgradient 0 is used (sign(0) = 0), as PyTorch does.
+        return grad_out * ctx.xp.sign(x)
+
+
+@register("sin", samples=unary())
+class Sin(Function):
+    """Sine.  grad_x = grad_out * cos(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved
+        return grad_out * ctx.xp.cos(x)
+
+
+@register("cos", samples=unary())
+class Cos(Function):
+    """Cosine.  grad_x = -grad_out * sin(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved
+        return -grad_out * ctx.xp.sin(x)
+
+
+@register("tanh", samples=unary(low=-3.0, high=3.0))
+class Tanh(Function):
+    """Hyperbolic tangent.  out = tanh x;  grad_x = grad_out * (1 - out**2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        out, = ctx.saved
+        return grad_out * (1 - out * out)
+
+
+@register("sigmoid", samples=unary(low=-4.0, high=4.0))
+class Sigmoid(Function):
+    """Logistic function, fused for stability.  out = 1 / (1 + e**-x);  grad_x = grad_out * out * (1 - out).
+
+    Computed as 0.5 * tanh(x / 2) + 0.5, which never overflows: sigmoid(-1000) is 0, not a warning.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x * 0.5)
+        out *= 0.5
+        out += 0.5
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        out, = ctx.saved
+        return grad_out * out * (1 - out)
+
+
+@register("relu", samples=unary(away_from=(0.0,)))
+class ReLU(Function):
+    """Rectified linear unit.  out = max(x, 0);  grad_x = grad_out where x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        positive = x > 0
+        # relu'(0) = 0, as PyTorch: a unit exactly at 0 passes no gradient. The mask is saved
+        # rather than x: one byte per element.
+        ctx.save_for_backward(positive)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        positive, = ctx.saved
+        return grad_out * positive
+
+
+@register("clamp", samples=unary(away_from=(-0.5, 1.0), min=-0.5, max=1.0,
+                                  shapes=((3, 4), (), (6,))))
+class Clamp(Function):
+    """Clip to [min, max].  grad_x = grad_out where min <= x <= max, else 0 (bounds included)."""
+
+    @staticmethod
+    def forward(ctx, x, *, min=None, max=None):
+        inside = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            inside &= x >= min
+        if max is not None:
+            inside &= x <= max
+        ctx.save_for_backward(inside)
+        return np.clip(x, min, max).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        inside, = ctx.saved
+        return grad_out * inside
+
+
+@register("sign", differentiable=False)
+class Sign(Function):
+    """Sign (-1, 0 or 1); its derivative is zero almost everywhere, so it carries no gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+
+def _unary_function(fn_class, name, doc):
+    def function(input):
+        return fn_class.apply(as_tensor(input))
+    function.__name__ = name
+    function.__doc__ = doc
+    return function
+
+
+neg = _unary_function(Neg, "neg", "Elementwise negation, ``-input``.")
+exp = _unary_function(Exp, "exp", "Elementwise e**input.")
+log = _unary_function(Log, "log", "Elementwise natural logarithm.")
+log1p = _unary_function(Log1p, "log1p", "Elementwise ln(1 + input), accurate near 0.")
+sqrt = _unary_function(Sqrt, "sqrt", "Elementwise square root.")
+abs = _unary_function(Abs, "abs", "Elementwise absolute value.")
+sin = _unary_function(Sin, "sin", "Elementwise sine.")
+cos = _unary_function(Cos, "cos", "Elementwise cosine.")
+tanh = _unary_function(Tanh, "tanh", "Elementwise hyperbolic tangent.")
+sigmoid = _unary_function(Sigmoid, "sigmoid", "Elementwise logistic function 1 / (1 + e**-input), stable for any input.")
+relu = _unary_function(ReLU, "relu", "Elementwise max(input, 0).")
+sign = _unary_function(Sign, "sign", "Elementwise sign (-1, 0, 1), without gradient.")
+
+
+def clamp(input, min=None, max=None):
+    """Clip every element to ``[min, max]`` (either bound may be None)."""
+    if min is None and max is None:
+        from chainrule.errors import ShapeError
+        raise ShapeError("clamp: no bound given; expected min, max or both, got neither.")
+    return Clamp.apply(as_tensor(input), min=min, max=max)
+
+
+TENSOR_METHODS = {
+    "neg": neg, "__neg__": neg, "exp": exp, "log": log, "log1p": log1p, "sqrt": sqrt, "abs": abs,
+    "__abs__": abs, "sin": sin, "cos": cos, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
+    "clamp": clamp, "sign": sign,
+}
