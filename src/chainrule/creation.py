@@ -76,6 +76,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     if end is None:
         start, end = 0, start
     values = np.arange(start, end, step)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = _dtypes.DEFAULT_FLOAT
     return Tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -85,11 +87,20 @@ def eye(n, m=None, dtype=None, requires_grad=False):
                   requires_grad=requires_grad)
 
 
+def _float_dtype(op, dtype):
+    dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
+    if dtype.kind != "f":
+        raise DTypeError(f"{op}: random draws need a float dtype; expected float32 or float64, got {dtype}.")
+    return dtype
+
+
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform draws from [0, 1), from chainrule's seeded generator."""
-    return _new(shape, dtype, requires_grad, lambda s, d: _random.generator().random(s, dtype=d))
+    return _new(shape, _float_dtype("rand", dtype), requires_grad,
+                lambda s, d: _random.generator().random(s, dtype=d))
 
 
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal draws, from chainrule's seeded generator."""
-    return _new(shape, dtype, requires_grad, lambda s, d: _random.generator().standard_normal(s, dtype=d))
+    return _new(shape, _float_dtype("randn", dtype), requires_grad,
+                lambda s, d: _random.generator().standard_normal(s, dtype=d))

@@ -55,11 +55,6 @@ class Context:
         """Keep arrays (inputs, the output or intermediates) for ``backward``."""
         self.saved = arrays
 
-    @property
-    def name(self):
-        """The op's registered name (the class name for user-defined Functions)."""
-        return type(self).name or type(self).__name__
-
     def __repr__(self):
         return f"<{type(self).__name__}Backward op={self.name!r}>"
 
@@ -89,9 +84,14 @@ class Function(Context):
     """
 
     name = None
+    """The op's name in messages and events: the registered name, or the class name."""
     differentiable = True
     broadcasting = False
     samples = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__name__
 
     @staticmethod
     def forward(ctx, *arrays, **options):
@@ -111,7 +111,7 @@ class Function(Context):
         if cls.broadcasting and isinstance(exc, ValueError) and "broadcast" in str(exc):
             return ShapeError(f"{cls.name}: shapes cannot be broadcast together; expected shapes that "
                               f"are equal or 1 in each trailing dimension, got {shapes}.")
-        return kind(f"{cls.name or cls.__name__}: invalid input ({exc}); got {shapes}, dtypes ({dtypes})"
+        return kind(f"{cls.name}: invalid input ({exc}); got {shapes}, dtypes ({dtypes})"
                     + (f", options {options}" if options else "") + ".")
 
     @classmethod
@@ -147,7 +147,7 @@ class Function(Context):
                 result.grad_fn = ctx
                 result.requires_grad = True
         if listeners:
-            event = ForwardEvent(cls.name or cls.__name__, result.grad_fn, tuple(arrays), options, out)
+            event = ForwardEvent(cls.name, result.grad_fn, tuple(arrays), options, out)
             for listener in list(listeners):
                 listener(event)
         return result

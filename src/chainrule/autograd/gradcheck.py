@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule import _dtypes
-from chainrule.autograd.engine import enable_grad, grad, no_grad
+from chainrule.autograd.engine import grad, no_grad
 from chainrule.errors import GradError
 from chainrule.tensor import Tensor
 
@@ -80,15 +80,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, name=None):
         x = inputs[i]
         a_grad = np.zeros(x.shape) if analytic[position] is None else analytic[position].data
         n_grad = np.zeros(x.shape)
-        with no_grad():
-            for index in np.ndindex(*x.shape):
-                original = x.data[index]
-                x.data[index] = original + eps
-                plus = _weighted_sum(_as_tuple(fn(*inputs)), weights)
-                x.data[index] = original - eps
-                minus = _weighted_sum(_as_tuple(fn(*inputs)), weights)
-                x.data[index] = original
-                n_grad[index] = (plus - minus) / (2 * eps)
+        for index in np.ndindex(*x.shape):  # grad mode stays on: fn may itself call grad()
+            original = x.data[index]
+            x.data[index] = original + eps
+            plus = _weighted_sum(_as_tuple(fn(*inputs)), weights)
+            x.data[index] = original - eps
+            minus = _weighted_sum(_as_tuple(fn(*inputs)), weights)
+            x.data[index] = original
+            n_grad[index] = (plus - minus) / (2 * eps)
         ok = _close(a_grad, n_grad, atol, rtol)
         if not ok.all():
             bad = tuple(int(k) for k in np.argwhere(~ok)[0]) if a_grad.ndim else ()
@@ -109,7 +108,6 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, name=None)
     rng = np.random.default_rng(seed + 1)
     weights = [Tensor(rng.standard_normal(out.shape)) for out in _as_tuple(fn(*inputs))]
 
-    @enable_grad()
     def vector_jacobian_product(*xs):
         outputs = _as_tuple(fn(*xs))
         pairs = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]

@@ -1,0 +1,394 @@
+"""Time one training step of the article's XOR network in chainrule, PyTorch and plain NumPy.
+
+The network is 2-2-1 with sigmoid hidden and output layers, mean squared error over the full
+batch of the four XOR rows, and plain gradient descent (w <- w - lr * grad). One step is:
+forward, loss, clear the gradients, backward, update. Three implementations run in the same
+process from the same initial weights:
+
+    chainrule  Tensors with requires_grad=True, loss.backward(), p.data -= lr * p.grad.data
+    pytorch    the idiomatic equivalent on CPU (float32, torch.set_num_threads(2),
+               p.grad = None, update under torch.no_grad())
+    numpy      forward and backward written out by hand, no autodiff: the ceiling
+
+Before timing, all three train 100 steps and must reach the same loss and parameters (to
+1e-5), so the benchmark compares equal work. Timing interleaves the implementations: each round times
+``--steps`` steps of each, in a rotating order, with ``time.perf_counter``; the weights are reset
+before every timed run. The table gives the per-step median over the rounds, the spread, and the
+ratios; ``speedup vs PyTorch`` is t_pytorch / t_chainrule (the project's goal is >= 3.0).
+
+Run from the repository root:
+
+    python benchmarks/xor_step.py            # print the table
+    python benchmarks/xor_step.py --write    # also update benchmarks/RESULTS.md
+
+PyTorch is needed here only; the library never imports it.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import chainrule as cr
+
+XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+XOR_TARGETS = np.array([[0], [1], [1], [0]], dtype=np.float32)
+LR = 2.0  # the article's step size (chainrule.apps.xor.train_xor)
+SEED = 1
+CHECK_STEPS = 100
+CHECK_TOLERANCE = 1e-5
+TORCH_THREADS = 2
+GOAL_SPEEDUP = 3.0
+
+RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION_BEGIN = "<!-- xor_step:begin -->"
+SECTION_END = "<!-- xor_step:end -->"
+
+
+def initial_weights(seed=SEED):
+    """The starting parameters, uniform in [-1, 1] for weights and zero for biases, as float32."""
+    rng = np.random.default_rng(seed)
+    return {
+        "W1": rng.uniform(-1.0, 1.0, (2, 2)).astype(np.float32),
+        "b1": np.zeros(2, dtype=np.float32),
+        "W2": rng.uniform(-1.0, 1.0, (2, 1)).astype(np.float32),
+        "b2": np.zeros(1, dtype=np.float32),
+    }
+
+
+# --- the three implementations ---------------------------------------------------------------
+# Each is a class with reset(weights) (copies the weights in, outside the timed region),
+# step() -> the step's loss object (not converted, so no conversion is timed),
+# loss_value(loss) -> float, and arrays() -> the current parameters as ndarrays.
+
+class ChainruleXor:
+    name = "chainrule"
+
+    def __init__(self):
+        self.x = cr.tensor(XOR_INPUTS)
+        self.y = cr.tensor(XOR_TARGETS)
+
+    def reset(self, weights):
+        self.W1, self.b1, self.W2, self.b2 = (
+            cr.tensor(weights[k].copy(), requires_grad=True) for k in ("W1", "b1", "W2", "b2"))
+        self.params = (self.W1, self.b1, self.W2, self.b2)
+
+    def step(self):
+        hidden = (self.x @ self.W1 + self.b1).sigmoid()
+        out = (hidden @ self.W2 + self.b2).sigmoid()
+        loss = ((out - self.y) ** 2).mean()
+        for p in self.params:
+            p.grad = None
+        loss.backward()
+        for p in self.params:
+            p.data -= LR * p.grad.data
+        return loss
+
+    @staticmethod
+    def loss_value(loss):
+        return float(loss.item())
+
+    def arrays(self):
+        return [p.data for p in self.params]
+
+
+class TorchXor:
+    name = "pytorch"
+
+    def __init__(self, torch):
+        self.torch = torch
+        self.x = torch.from_numpy(XOR_INPUTS.copy())
+        self.y = torch.from_numpy(XOR_TARGETS.copy())
+
+    def reset(self, weights):
+        torch = self.torch
+        self.W1, self.b1, self.W2, self.b2 = (
+            torch.tensor(weights[k], dtype=torch.float32, requires_grad=True)
+            for k in ("W1", "b1", "W2", "b2"))
+        self.params = (self.W1, self.b1, self.W2, self.b2)
+
+    def step(self):
+        torch = self.torch
+        hidden = torch.sigmoid(self.x @ self.W1 + self.b1)
+        out = torch.sigmoid(hidden @ self.W2 + self.b2)
+        loss = ((out - self.y) ** 2).mean()
+        for p in self.params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in self.params:
+                p -= LR * p.grad
+        return loss
+
+    @staticmethod
+    def loss_value(loss):
+        return float(loss.item())
+
+    def arrays(self):
+        return [p.detach().numpy() for p in self.params]
+
+
+class NumpyXor:
+    """Forward and backward by hand: what the step costs with no graph and no per-op wrapper."""
+
+    name = "numpy"
+
+    def __init__(self):
+        self.x = XOR_INPUTS.copy()
+        self.y = XOR_TARGETS.copy()
+        self.xT = self.x.T.copy()
+        self.scale = np.float32(2.0 / self.y.size)  # d mean((out - y)**2) / d out = 2 (out - y) / n
+        self.lr = np.float32(LR)
+
+    def reset(self, weights):
+        self.W1, self.b1, self.W2, self.b2 = (weights[k].copy() for k in ("W1", "b1", "W2", "b2"))
+
+    @staticmethod
+    def _sigmoid(z):
+        # The same stable form chainrule's Sigmoid uses, computed in place.
+        out = np.tanh(z * np.float32(0.5))
+        out *= np.float32(0.5)
+        out += np.float32(0.5)
+        return out
+
+    def step(self):
+        W1, b1, W2, b2 = self.W1, self.b1, self.W2, self.b2
+        hidden = self._sigmoid(self.x @ W1 + b1)
+        out = self._sigmoid(hidden @ W2 + b2)
+        diff = out - self.y
+        loss = np.mean(diff * diff)
+        grad_z2 = diff * self.scale * out * (np.float32(1.0) - out)
+        grad_W2 = hidden.T @ grad_z2
+        grad_b2 = grad_z2.sum(axis=0)
+        grad_hidden = grad_z2 @ W2.T
+        grad_z1 = grad_hidden * hidden * (np.float32(1.0) - hidden)
+        grad_W1 = self.xT @ grad_z1
+        grad_b1 = grad_z1.sum(axis=0)
+        W1 -= self.lr * grad_W1
+        b1 -= self.lr * grad_b1
+        W2 -= self.lr * grad_W2
+        b2 -= self.lr * grad_b2
+        return loss
+
+    @staticmethod
+    def loss_value(loss):
+        return float(loss)
+
+    def arrays(self):
+        return [self.W1, self.b1, self.W2, self.b2]
+
+
+# --- checking and timing --------------------------------------------------------------------
+
+def check_equal_work(impls, weights):
+    """Train each implementation CHECK_STEPS steps; the losses and parameters must match chainrule's."""
+    losses, params = {}, {}
+    for impl in impls:
+        impl.reset(weights)
+        for _ in range(CHECK_STEPS):
+            loss = impl.step()
+        losses[impl.name] = impl.loss_value(loss)
+        params[impl.name] = [np.array(a, dtype=np.float64) for a in impl.arrays()]
+        if not np.isfinite(losses[impl.name]):
+            raise SystemExit(f"xor_step: {impl.name} produced a non-finite loss {losses[impl.name]}.")
+    reference = impls[0].name
+    for name in losses:
+        if abs(losses[name] - losses[reference]) > CHECK_TOLERANCE:
+            raise SystemExit(f"xor_step: the implementations do not do the same work; expected the loss after "
+                             f"{CHECK_STEPS} steps to agree to {CHECK_TOLERANCE}, got {losses}.")
+        worst = max(float(np.max(np.abs(a - b))) for a, b in zip(params[name], params[reference]))
+        if worst > CHECK_TOLERANCE:
+            raise SystemExit(f"xor_step: {name} and {reference} reach different parameters after {CHECK_STEPS} "
+                             f"steps; expected them to agree to {CHECK_TOLERANCE}, got a difference of {worst:.3g}.")
+    return losses
+
+
+def time_rounds(impls, weights, rounds, steps, warmup):
+    """Per-step seconds for each implementation in each round, implementations interleaved."""
+    for impl in impls:  # warm caches, allocators and lazy imports outside the measurement
+        impl.reset(weights)
+        for _ in range(warmup):
+            impl.step()
+    per_step = {impl.name: [] for impl in impls}
+    for r in range(rounds):
+        shift = r % len(impls)  # rotate the order so no implementation always runs first
+        for impl in impls[shift:] + impls[:shift]:
+            impl.reset(weights)
+            step = impl.step
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            elapsed = time.perf_counter() - start
+            per_step[impl.name].append(elapsed / steps)
+    return per_step
+
+
+def quartiles(values):
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
+
+
+def summarize(per_step):
+    """Median, IQR and range per implementation (ms), and the ratios to chainrule."""
+    rows = {}
+    for name, times in per_step.items():
+        ms = [t * 1e3 for t in times]
+        q1, q3 = quartiles(ms)
+        rows[name] = {"median": statistics.median(ms), "q1": q1, "q3": q3, "min": min(ms), "max": max(ms)}
+    base = per_step["chainrule"]
+    for name, times in per_step.items():
+        paired = [t / c for t, c in zip(times, base)]  # same round, so drift cancels
+        rows[name]["ratio"] = rows[name]["median"] / rows["chainrule"]["median"]
+        rows[name]["ratio_min"], rows[name]["ratio_max"] = min(paired), max(paired)
+    return rows
+
+
+def markdown_table(rows):
+    lines = [
+        "| implementation | median ms/step | IQR ms | min–max ms | t_impl / t_chainrule (per-round range) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['median']:.4f} | {r['q1']:.4f}–{r['q3']:.4f} | {r['min']:.4f}–{r['max']:.4f} "
+                     f"| {r['ratio']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f}) |")
+    return "\n".join(lines)
+
+
+def verdict(rows):
+    speedup = rows["pytorch"]["ratio"]
+    ceiling = rows["numpy"]["ratio"]
+    status = "meets" if speedup >= GOAL_SPEEDUP else "misses"
+    return (f"Speedup vs PyTorch (t_pytorch / t_chainrule): **{speedup:.2f}×** — {status} the goal of "
+            f"≥ {GOAL_SPEEDUP:.1f}×.  \n"
+            f"Share of the NumPy ceiling (t_numpy / t_chainrule): **{ceiling:.2f}** "
+            f"(chainrule costs {1 / ceiling:.1f}× the hand-written step).")
+
+
+# --- the machine ------------------------------------------------------------------------------
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_lines(torch):
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    lines = [
+        f"- platform: {platform.platform()} ({platform.machine()})",
+        f"- CPU: {cpu_model()}; os.cpu_count() = {os.cpu_count()}, usable by this process = {usable}",
+        f"- python {platform.python_version()} ({platform.python_implementation()}), "
+        f"numpy {np.__version__}, torch {torch.__version__} (torch threads {torch.get_num_threads()}), "
+        f"chainrule {cr.__version__}",
+    ]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        lines.append("- threadpoolctl: not installed (`pip install threadpoolctl` to list BLAS/OpenMP pools)")
+    else:
+        for pool in threadpool_info():
+            parts = [pool.get("user_api"), pool.get("internal_api"), pool.get("version")]
+            lines.append(f"- threadpool: {' '.join(str(x) for x in parts if x)}, {pool.get('num_threads')} "
+                         f"threads, {Path(pool.get('filepath', '?')).name}"
+                         + (f", core {pool['architecture']}" if pool.get("architecture") else ""))
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        lines.append(f"- OPENBLAS_CORETYPE={coretype}")
+    return lines
+
+
+def write_results(section):
+    """Put ``section`` between this benchmark's markers in RESULTS.md, keeping everything else."""
+    block = f"{SECTION_BEGIN}\n{section.rstrip()}\n{SECTION_END}\n"
+    if RESULTS_PATH.exists():
+        text = RESULTS_PATH.read_text()
+    else:
+        text = "# Benchmark results\n\nEach benchmark in this folder updates its own section with `--write`.\n\n"
+    begin, end = text.find(SECTION_BEGIN), text.find(SECTION_END)
+    if begin != -1 and end != -1:
+        text = text[:begin] + block + text[end + len(SECTION_END):].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    RESULTS_PATH.write_text(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    parser.add_argument("--steps", type=int, default=2000, help="steps per implementation per round (default 2000)")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed steps first (default 200)")
+    parser.add_argument("--write", action="store_true", help=f"update {RESULTS_PATH.name} next to this script")
+    args = parser.parse_args(argv)
+    if args.rounds < 2 or args.steps < 1:
+        parser.error("--rounds must be at least 2 and --steps at least 1")
+
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("xor_step: PyTorch is needed for this benchmark; install the test extra: "
+                         "pip install -e '.[test]'") from None
+    torch.set_num_threads(TORCH_THREADS)
+
+    impls = [ChainruleXor(), TorchXor(torch), NumpyXor()]
+    weights = initial_weights()
+    losses = check_equal_work(impls, weights)
+    per_step = time_rounds(impls, weights, args.rounds, args.steps, args.warmup)
+    rows = summarize(per_step)
+
+    table = markdown_table(rows)
+    check = ", ".join(f"{name} {value:.7f}" for name, value in losses.items())
+    print(table)
+    print()
+    print(verdict(rows))
+    print(f"\nLoss after {CHECK_STEPS} steps (must agree to {CHECK_TOLERANCE}): {check}")
+
+    if args.write:
+        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        section = "\n".join([
+            "## xor_step: one training step of the XOR network",
+            "",
+            "2-2-1 network, sigmoid hidden and output, MSE over the 4 XOR rows, plain gradient descent "
+            f"(lr {LR}), float32. One step = forward, loss, clear grads, backward, update. "
+            f"{args.rounds} interleaved rounds × {args.steps} steps per implementation, rotating order, "
+            "`time.perf_counter`; per-step times in ms.",
+            "",
+            f"Date: {when}",
+            "",
+            "Machine:",
+            "",
+            *machine_lines(torch),
+            "",
+            table,
+            "",
+            verdict(rows),
+            "",
+            f"Equal work: loss after {CHECK_STEPS} steps from the same weights — {check}.",
+            "",
+            "Rerun from the repository root (the numbers move with machine load; compare ratios, "
+            "which are measured within the same rounds):",
+            "",
+            "```",
+            f"python benchmarks/xor_step.py --rounds {args.rounds} --steps {args.steps} --write",
+            "```",
+        ])
+        write_results(section)
+        print(f"\nWrote {RESULTS_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
