@@ -20,6 +20,7 @@ Run from the repository root:
 
     python benchmarks/xor_step.py            # print the table
     python benchmarks/xor_step.py --write    # also update benchmarks/RESULTS.md
+    python benchmarks/xor_step.py --profile 25 --steps 20000   # rank chainrule's hot spots
 
 PyTorch is needed here only; the library never imports it.
 """
@@ -29,6 +30,7 @@ import datetime
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -283,6 +285,21 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def chainrule_revision():
+    """The git commit of the chainrule being measured, marked when its working tree has changes."""
+    source = Path(cr.__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True,
+                                text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=source, capture_output=True,
+                               text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown revision"
+    if commit.returncode != 0:
+        return "not a git checkout"
+    return commit.stdout.strip() + (", with uncommitted changes in src" if dirty.stdout.strip() else "")
+
+
 def machine_lines(torch):
     try:
         usable = len(os.sched_getaffinity(0))
@@ -293,7 +310,7 @@ def machine_lines(torch):
         f"- CPU: {cpu_model()}; os.cpu_count() = {os.cpu_count()}, usable by this process = {usable}",
         f"- python {platform.python_version()} ({platform.python_implementation()}), "
         f"numpy {np.__version__}, torch {torch.__version__} (torch threads {torch.get_num_threads()}), "
-        f"chainrule {cr.__version__}",
+        f"chainrule {cr.__version__} ({chainrule_revision()}) from {Path(cr.__file__).resolve().parent}",
     ]
     try:
         from threadpoolctl import threadpool_info
@@ -326,13 +343,48 @@ def write_results(section):
     RESULTS_PATH.write_text(text)
 
 
+def profile_chainrule(weights, steps, top):
+    """Print where chainrule's step spends its time: cProfile's own time per function, per step.
+
+    cProfile charges every Python call, so its totals run ~2.5x the real step; use it to rank the
+    hot spots, and the timed table for absolute numbers.
+    """
+    import cProfile
+    import pstats
+
+    impl = ChainruleXor()
+    impl.reset(weights)
+    for _ in range(200):
+        impl.step()
+    impl.reset(weights)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(steps):
+        impl.step()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    rows = sorted(((own / steps * 1e6, total / steps * 1e6, calls / steps, f"{Path(file).name}:{line}({fn})")
+                   for (file, line, fn), (_, calls, own, total, _) in stats.items()), reverse=True)
+    print(f"cProfile of {steps} chainrule steps (times in us per step, inflated by the profiler):")
+    print("| own us | cumulative us | calls/step | function |")
+    print("| ---: | ---: | ---: | --- |")
+    for own, total, calls, where in rows[:top]:
+        print(f"| {own:.2f} | {total:.2f} | {calls:g} | `{where}` |")
+    print(f"| {sum(r[0] for r in rows):.2f} | | | all functions |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--steps", type=int, default=2000, help="steps per implementation per round (default 2000)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first (default 200)")
     parser.add_argument("--write", action="store_true", help=f"update {RESULTS_PATH.name} next to this script")
+    parser.add_argument("--profile", type=int, metavar="TOP", default=0,
+                        help="instead of timing, print the TOP functions of a cProfile of the chainrule step")
     args = parser.parse_args(argv)
+    if args.profile:
+        profile_chainrule(initial_weights(), args.steps, args.profile)
+        return 0
     if args.rounds < 2 or args.steps < 1:
         parser.error("--rounds must be at least 2 and --steps at least 1")
 

@@ -27,6 +27,8 @@ def normalize_dims(op, dims, ndim):
     if isinstance(dims, int):
         dims = (dims,)
     normalized = tuple(sorted(normalize_dim(op, d, ndim) for d in dims))
+    if ndim == 0:
+        return ()  # a 0-d tensor accepts dim 0 or -1, as PyTorch, and has nothing to reduce
     if len(set(normalized)) != len(normalized):
         raise ShapeError(f"{op}: a dim appears more than once; expected distinct dims, got {tuple(dims)}.")
     return normalized

@@ -103,7 +103,11 @@ def lift(value, like):
 
 
 def promote(a, b):
-    """Return the common dtype of two arrays by PyTorch's rule (a float beats an int or bool)."""
+    """Return the common dtype of two arrays by PyTorch's rules.
+
+    A float beats an int or bool, and between floats a 0-d tensor does not widen a tensor with
+    dimensions (float32 matrix + float64 scalar tensor stays float32).
+    """
     if a.dtype is b.dtype or a.dtype == b.dtype:
         return a.dtype
     a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
@@ -111,4 +115,6 @@ def promote(a, b):
         return a.dtype
     if b_float and not a_float:
         return b.dtype
+    if a_float and b_float and (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype  # a 0-d tensor does not widen a dimensioned one
     return np.promote_types(a.dtype, b.dtype)

@@ -60,6 +60,20 @@ def _prod_of_others_arrays(x, dim):
     return np.moveaxis(before * after, -1, dim)
 
 
+def _broadcast_to_arrays(x, shape):
+    """A read-only view of ``x`` broadcast to ``shape``; np.broadcast_to without its overhead."""
+    x = np.asarray(x)
+    if x.shape == shape:
+        return x
+    if not x.flags.c_contiguous:
+        x = x.copy()
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple(0 if n == 1 else stride for n, stride in zip(x.shape, x.strides))
+    view = np.ndarray(shape, x.dtype, x, 0, strides)
+    view.flags.writeable = False
+    return view
+
+
 class arrays:
     """ndarray implementations (the ordinary backward pass)."""
 
@@ -69,7 +83,7 @@ class arrays:
     cos = staticmethod(np.cos)
     sign = staticmethod(np.sign)
     where = staticmethod(np.where)
-    broadcast_to = staticmethod(np.broadcast_to)
+    broadcast_to = staticmethod(_broadcast_to_arrays)
     permute = staticmethod(np.transpose)
     flip = staticmethod(np.flip)
     zeros = staticmethod(np.zeros)

@@ -10,7 +10,8 @@ mode subscribes to; both cost one attribute check per op when unused.
 """
 
 import contextlib
-import functools
+import heapq
+import itertools
 import weakref
 from typing import Any, NamedTuple
 
@@ -147,35 +148,32 @@ def _run_hooks(hooks, g, create_graph):
 
 
 # --- the walk -------------------------------------------------------------------------------
+#
+# Every node gets an increasing sequence number when its op runs, and an op always runs after the
+# ops that made its inputs. Taking nodes in decreasing sequence order therefore reaches each node
+# only after every node it fed has passed on its gradient: a reverse topological order, found with
+# a heap, without a separate graph traversal and without recursion.
 
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, each before every node that feeds it (iterative DFS)."""
-    order, visited = [], set()
-    stack = [(node, False) for node in roots]
+sequence = itertools.count()
+
+
+def _reachable(roots):
+    """All nodes the roots depend on (iterative depth-first search)."""
+    seen, stack = set(roots), list(roots)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for parent in node.parents:
-            if parent is not None and not isinstance(parent, Tensor) and parent not in visited:
-                stack.append((parent, False))
-    order.reverse()
-    return order
+        for parent in stack.pop().parents:
+            if parent is not None and not isinstance(parent, Tensor) and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
 
 
-def _nodes_leading_to(order, targets):
+def _nodes_leading_to(roots, targets):
     """The nodes whose backward must run to reach any of ``targets`` (nodes or leaf tensors)."""
     leads = set()
-    for node in reversed(order):  # inputs before the nodes they feed
+    for node in sorted(_reachable(roots), key=lambda n: n.seq):  # inputs before the nodes they feed
         for parent in node.parents:
-            if parent is None:
-                continue
-            if parent in targets or (not isinstance(parent, Tensor) and parent in leads):
+            if parent is not None and (parent in targets or parent in leads):
                 leads.add(node)
                 break
     return leads
@@ -190,10 +188,11 @@ def _sum_to_shape(g, shape, node):
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
     if axes:
         g = g.sum(axes)
-    return g.reshape(shape)
+    return g if g.shape == shape else g.reshape(shape)
 
 
 def _call_backward(node, g, create_graph):
+    """Run the node's backward on arrays, or on Tensors that record a graph when create_graph."""
     if node.saved is _FREED:
         raise GradError(f"{node.name}: trying to backward through the graph a second time, but its saved "
                         f"arrays were freed after the first backward; expected retain_graph=True on the "
@@ -210,38 +209,21 @@ def _call_backward(node, g, create_graph):
         finally:
             node.saved = arrays
             del node.xp
-    if type(grads) is not tuple:
-        grads = (grads,)
-    if len(grads) != len(node.parents):
-        raise GradError(f"{node.name}: backward returned {len(grads)} gradients; expected one per input, "
-                        f"{len(node.parents)}.")
-    return grads
-
-
-def _pass_on(node, grads_in, grads, create_graph):
-    """Send each input its gradient, summed to its shape and cast to its dtype."""
-    received = []
-    for parent, g in zip(node.parents, grads_in):
-        if parent is None or g is None:
-            received.append(None)
-            continue
-        if isinstance(parent, Tensor):
-            shape, dtype = parent.data.shape, parent.data.dtype
-        else:
-            shape, dtype = parent.out_shape, parent.out_dtype
-        if create_graph:
-            if not isinstance(g, Tensor):
+        for grad_in in grads if type(grads) is tuple else (grads,):
+            if grad_in is not None and not isinstance(grad_in, Tensor):
                 raise GradError(f"{node.name}: backward returned an ndarray while create_graph=True; "
                                 f"expected Tensors: write backward with operators and ctx.xp so it can "
                                 f"be differentiated again.")
-        if g.shape != shape:
-            g = _sum_to_shape(g, shape, node)
-        if g.dtype != dtype:
-            g = g.to(dtype) if create_graph else g.astype(dtype)
-        previous = grads.get(parent)
-        grads[parent] = g if previous is None else previous + g
-        received.append(g)
-    return tuple(received)
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if len(grads) != len(node.parents):
+        _wrong_count(node, grads)
+    return grads
+
+
+def _wrong_count(node, grads):
+    raise GradError(f"{node.name}: backward returned {len(grads)} gradients; expected one per input, "
+                    f"{len(node.parents)}.")
 
 
 def _accumulate_into_leaf(leaf, g, create_graph, stored):
@@ -249,6 +231,7 @@ def _accumulate_into_leaf(leaf, g, create_graph, stored):
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None:
+        # Store a gradient only if nothing else can see it: not a view, not shared with another leaf.
         if type(g) is not np.ndarray or g.base is not None or id(g) in stored or not g.flags.writeable:
             g = np.array(g, dtype=leaf.data.dtype)
         stored.add(id(g))
@@ -257,19 +240,27 @@ def _accumulate_into_leaf(leaf, g, create_graph, stored):
         leaf.grad = Tensor._wrap(leaf.grad.data + g)
 
 
+def _emit_backward(node, g, grads_in, received):
+    shapes = tuple(None if p is None else (p.data.shape if isinstance(p, Tensor) else p.out_shape)
+                   for p in node.parents)
+    event = BackwardEvent(node.name, node, g, grads_in, tuple(received), shapes)
+    for listener in list(listeners):
+        listener(event)
+
+
 def _run(roots, seeds, retain_graph, create_graph, targets=None):
     """Backpropagate ``seeds`` from ``roots``; accumulate into leaves, or return target gradients."""
-    grads = {}
+    grads, heap = {}, []
     for root, seed in zip(roots, seeds):
         previous = grads.get(root)
         grads[root] = seed if previous is None else previous + seed
-    order = _topological_order([r for r in grads if not isinstance(r, Tensor)])
-    needed = None if targets is None else _nodes_leading_to(order, targets)
+        if previous is None and not isinstance(root, Tensor):
+            heapq.heappush(heap, (-root.seq, root))
+    needed = None if targets is None else _nodes_leading_to([node for _, node in heap], targets)
     captured = {}
-    for node in order:
-        g = grads.pop(node, None)
-        if g is None:
-            continue
+    while heap:
+        node = heapq.heappop(heap)[1]
+        g = grads.pop(node)
         if node._pre_hooks:
             g = _run_hooks(node._pre_hooks, g, create_graph)
         if targets is not None:
@@ -277,20 +268,39 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
                 captured[node] = g
             if node not in needed:
                 continue
-        grads_in = _call_backward(node, g, create_graph)
-        received = _pass_on(node, grads_in, grads, create_graph)
+        if create_graph or node.saved is _FREED:
+            grads_in = _call_backward(node, g, create_graph)
+        else:
+            grads_in = node.backward(node, g)
+            if type(grads_in) is not tuple:
+                grads_in = (grads_in,)
+            if len(grads_in) != len(node.parents):
+                _wrong_count(node, grads_in)
+        received = []
+        for parent, grad_in in zip(node.parents, grads_in):
+            if parent is None or grad_in is None:
+                received.append(None)
+                continue
+            leaf = isinstance(parent, Tensor)
+            shape, dtype = (parent.data.shape, parent.data.dtype) if leaf else (parent.out_shape, parent.out_dtype)
+            if grad_in.shape != shape:
+                grad_in = _sum_to_shape(grad_in, shape, node)
+            if grad_in.dtype != dtype:
+                grad_in = grad_in.to(dtype) if create_graph else grad_in.astype(dtype)
+            previous = grads.get(parent)
+            if previous is None:
+                grads[parent] = grad_in
+                if not leaf:
+                    heapq.heappush(heap, (-parent.seq, parent))
+            else:
+                grads[parent] = previous + grad_in
+            received.append(grad_in)
         if not retain_graph:
             node.saved = _FREED
         if listeners:
-            shapes = tuple(None if p is None else (p.data.shape if isinstance(p, Tensor) else p.out_shape)
-                           for p in node.parents)
-            event = BackwardEvent(node.name, node, g, grads_in, received, shapes)
-            for listener in list(listeners):
-                listener(event)
+            _emit_backward(node, g, grads_in, received)
     stored = set()
-    for leaf, g in grads.items():  # only leaves remain
-        if not isinstance(leaf, Tensor):
-            continue
+    for leaf, g in grads.items():  # only leaves remain: every node was popped
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, create_graph)
         if targets is not None:

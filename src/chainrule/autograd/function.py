@@ -27,7 +27,7 @@ backward pass, so the same formula gives second derivatives.
 import numpy as np
 
 from chainrule.autograd import _vjp_math
-from chainrule.autograd.engine import grad_mode, listeners, ForwardEvent
+from chainrule.autograd.engine import ForwardEvent, grad_mode, listeners, sequence
 from chainrule.errors import ChainruleError, DTypeError, ShapeError, IndexingError
 from chainrule.tensor import Tensor
 
@@ -117,8 +117,24 @@ class Function(Context):
     @classmethod
     def apply(cls, *inputs, **options):
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
+        # One plain loop, no comprehensions: this runs for every op, and small networks are
+        # dominated by this per-op overhead.
         ctx = object.__new__(cls)
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays, parents, needs = [], [], []
+        requires_grad = False
+        record = grad_mode.enabled and cls.differentiable
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                if record and x.requires_grad:
+                    parents.append(x.grad_fn or x)
+                    needs.append(True)
+                    requires_grad = True
+                    continue
+            else:
+                arrays.append(x)
+            parents.append(None)
+            needs.append(False)
         try:
             out = cls.forward(ctx, *arrays, **options)
         except ChainruleError:
@@ -128,24 +144,23 @@ class Function(Context):
         if type(out) is not np.ndarray:
             returned, out = out, np.asarray(out)
             # NumPy gives 0-d results as scalars; keep a saved output identical to the returned one.
-            ctx.saved = tuple(out if s is returned else s for s in ctx.saved)
+            ctx.saved = tuple([out if s is returned else s for s in ctx.saved])
 
         result = object.__new__(Tensor)
         result.data = out
         result.grad = None
-        result.grad_fn = None
-        result.requires_grad = False
         result._hooks = None
-        if grad_mode.enabled and cls.differentiable:
-            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-            if True in needs:
-                ctx.needs_input_grad = needs
-                ctx.parents = tuple([(x.grad_fn or x) if need else None for x, need in zip(inputs, needs)])
-                ctx.out_shape = out.shape
-                ctx.out_dtype = out.dtype
-                ctx.out_id = id(out)
-                result.grad_fn = ctx
-                result.requires_grad = True
+        result.requires_grad = requires_grad
+        if requires_grad:
+            ctx.parents = tuple(parents)
+            ctx.needs_input_grad = tuple(needs)
+            ctx.seq = next(sequence)
+            ctx.out_shape = out.shape
+            ctx.out_dtype = out.dtype
+            ctx.out_id = id(out)
+            result.grad_fn = ctx
+        else:
+            result.grad_fn = None
         if listeners:
             event = ForwardEvent(cls.name, result.grad_fn, tuple(arrays), options, out)
             for listener in list(listeners):

@@ -2,8 +2,10 @@
 
 import numpy as np
 
+from chainrule import _dtypes
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import unary
+from chainrule.errors import ShapeError
 from chainrule.ops._operands import as_tensor
 
 __all__ = ["neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -216,24 +218,28 @@ class Sign(Function):
         return np.sign(x)
 
 
-def _unary_function(fn_class, name, doc):
+def _unary_function(fn_class, name, doc, floating=False):
+    """The public function of a unary op; ``floating`` ops turn int and bool inputs into float32."""
     def function(input):
-        return fn_class.apply(as_tensor(input))
+        input = as_tensor(input)
+        if floating and input.data.dtype.kind != "f":
+            input = input.to(_dtypes.DEFAULT_FLOAT)
+        return fn_class.apply(input)
     function.__name__ = name
     function.__doc__ = doc
     return function
 
 
 neg = _unary_function(Neg, "neg", "Elementwise negation, ``-input``.")
-exp = _unary_function(Exp, "exp", "Elementwise e**input.")
-log = _unary_function(Log, "log", "Elementwise natural logarithm.")
-log1p = _unary_function(Log1p, "log1p", "Elementwise ln(1 + input), accurate near 0.")
-sqrt = _unary_function(Sqrt, "sqrt", "Elementwise square root.")
+exp = _unary_function(Exp, "exp", "Elementwise e**input.", floating=True)
+log = _unary_function(Log, "log", "Elementwise natural logarithm.", floating=True)
+log1p = _unary_function(Log1p, "log1p", "Elementwise ln(1 + input), accurate near 0.", floating=True)
+sqrt = _unary_function(Sqrt, "sqrt", "Elementwise square root.", floating=True)
 abs = _unary_function(Abs, "abs", "Elementwise absolute value.")
-sin = _unary_function(Sin, "sin", "Elementwise sine.")
-cos = _unary_function(Cos, "cos", "Elementwise cosine.")
-tanh = _unary_function(Tanh, "tanh", "Elementwise hyperbolic tangent.")
-sigmoid = _unary_function(Sigmoid, "sigmoid", "Elementwise logistic function 1 / (1 + e**-input), stable for any input.")
+sin = _unary_function(Sin, "sin", "Elementwise sine.", floating=True)
+cos = _unary_function(Cos, "cos", "Elementwise cosine.", floating=True)
+tanh = _unary_function(Tanh, "tanh", "Elementwise hyperbolic tangent.", floating=True)
+sigmoid = _unary_function(Sigmoid, "sigmoid", "Elementwise logistic function 1 / (1 + e**-input), stable for any input.", floating=True)
 relu = _unary_function(ReLU, "relu", "Elementwise max(input, 0).")
 sign = _unary_function(Sign, "sign", "Elementwise sign (-1, 0, 1), without gradient.")
 
@@ -241,9 +247,11 @@ sign = _unary_function(Sign, "sign", "Elementwise sign (-1, 0, 1), without gradi
 def clamp(input, min=None, max=None):
     """Clip every element to ``[min, max]`` (either bound may be None)."""
     if min is None and max is None:
-        from chainrule.errors import ShapeError
         raise ShapeError("clamp: no bound given; expected min, max or both, got neither.")
-    return Clamp.apply(as_tensor(input), min=min, max=max)
+    input = as_tensor(input)
+    if input.data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        input = input.to(_dtypes.DEFAULT_FLOAT)  # an int tensor clamped to a float bound becomes float
+    return Clamp.apply(input, min=min, max=max)
 
 
 TENSOR_METHODS = {

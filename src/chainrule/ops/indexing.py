@@ -197,7 +197,9 @@ def scatter_add(input, dim, index, src):
 def masked_fill(input, mask, value):
     """A copy of ``input`` with ``value`` where ``mask`` is true (mask broadcasts)."""
     input = as_tensor(input)
-    return where(mask, as_tensor(value, like=input), input)
+    if not isinstance(value, Tensor):
+        value = Tensor._wrap(np.array(value, dtype=input.data.dtype))  # the value takes the input's dtype
+    return where(mask, value, input)
 
 
 TENSOR_METHODS = {"__getitem__": getitem, "gather": gather, "scatter_add": scatter_add,

@@ -1,6 +1,7 @@
 """Reductions: ops that combine elements along dims (sum, mean, max, min, prod) and their composites."""
 
 import builtins
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -25,15 +26,25 @@ def _spread(ctx, grad_out):
     return ctx.xp.broadcast_to(grad_out.reshape(ctx.kept_shape), ctx.in_shape)
 
 
+def _sum(ctx, op, x, dim, keepdim):
+    """The sum over ``dim``, recording the shapes the backward pass spreads the gradient over."""
+    ctx.in_shape = x.shape
+    if dim is None:
+        ctx.kept_shape, ctx.count = (1,) * x.ndim, x.size
+        return x.sum(keepdims=keepdim)
+    dims = normalize_dims(op, dim, x.ndim)
+    ctx.kept_shape = _kept_shape(x.shape, dims)
+    ctx.count = math.prod(x.shape[d] for d in dims)
+    return x.sum(axis=dims, keepdims=keepdim)
+
+
 @register("sum", samples=reduction())
 class Sum(Function):
     """Sum over dims.  grad_x = grad_out broadcast back over the summed dims."""
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        dims = normalize_dims("sum", dim, x.ndim)
-        ctx.in_shape, ctx.kept_shape = x.shape, _kept_shape(x.shape, dims)
-        return np.sum(x, axis=dims, keepdims=keepdim)
+        return _sum(ctx, "sum", x, dim, keepdim)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -46,10 +57,7 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        dims = normalize_dims("mean", dim, x.ndim)
-        ctx.in_shape, ctx.kept_shape = x.shape, _kept_shape(x.shape, dims)
-        ctx.count = int(np.prod([x.shape[d] for d in dims]))
-        return np.mean(x, axis=dims, keepdims=keepdim)
+        return _sum(ctx, "mean", x, dim, keepdim) / ctx.count
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -70,10 +78,13 @@ class _Extremum:
 
     @classmethod
     def forward(cls, ctx, x, *, dim=None, keepdim=False):
-        if dim is None:
+        weight_dtype = x.dtype if x.dtype.kind == "f" else np.float32
+        if dim is None or x.ndim == 0:
+            if dim is not None:
+                normalize_dim(cls.name, dim, 0)
             out = np.max(x) if cls.pick is np.argmax else np.min(x)
             # Over all elements the gradient is split evenly among ties (PyTorch's max()/min()).
-            weights = (x == out).astype(x.dtype)
+            weights = (x == out).astype(weight_dtype)
             weights /= weights.sum()
             ctx.save_for_backward(weights)
             ctx.kept_shape = (1,) * x.ndim
@@ -145,7 +156,9 @@ class ArgMax(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        if dim is None:
+        if dim is None or x.ndim == 0:
+            if dim is not None:
+                normalize_dim("argmax", dim, 0)
             return np.asarray(np.argmax(x), dtype=np.int64)
         return np.argmax(x, axis=normalize_dim("argmax", dim, x.ndim), keepdims=keepdim).astype(np.int64)
 
@@ -156,7 +169,9 @@ class ArgMin(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        if dim is None:
+        if dim is None or x.ndim == 0:
+            if dim is not None:
+                normalize_dim("argmin", dim, 0)
             return np.asarray(np.argmin(x), dtype=np.int64)
         return np.argmin(x, axis=normalize_dim("argmin", dim, x.ndim), keepdims=keepdim).astype(np.int64)
 
