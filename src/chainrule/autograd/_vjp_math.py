@@ -65,6 +65,10 @@ def _broadcast_to_arrays(x, shape):
     x = np.asarray(x)
     if x.shape == shape:
         return x
+    if x.size == 1:  # a full reduction's gradient: filling a new array beats building a view
+        out = np.empty(shape, x.dtype)
+        out.fill(x.item())
+        return out
     if not x.flags.c_contiguous:
         x = x.copy()
     lead = len(shape) - x.ndim
@@ -77,6 +81,7 @@ def _broadcast_to_arrays(x, shape):
 class arrays:
     """ndarray implementations (the ordinary backward pass)."""
 
+    dot = staticmethod(np.dot)
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     sin = staticmethod(np.sin)
@@ -100,6 +105,10 @@ class arrays:
 
 class tensors:
     """Tensor implementations built from registered ops (the backward pass of create_graph=True)."""
+
+    @staticmethod
+    def dot(a, b):
+        return a @ b
 
     @staticmethod
     def exp(x):

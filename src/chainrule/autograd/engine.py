@@ -179,13 +179,22 @@ def _nodes_leading_to(roots, targets):
     return leads
 
 
+_broadcast_axes = {}
+
+
 def _sum_to_shape(g, shape, node):
     """Undo broadcasting: sum ``g`` over the dims the forward pass broadcast to reach its shape."""
-    lead = g.ndim - len(shape)
-    if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, g.shape[lead:])):
-        raise GradError(f"{node.name}: backward returned a gradient of shape {tuple(g.shape)} for an "
-                        f"input of shape {tuple(shape)}; expected that shape or one broadcast from it.")
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    key = (g.shape, shape)
+    axes = _broadcast_axes.get(key)
+    if axes is None:
+        lead = g.ndim - len(shape)
+        if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, g.shape[lead:])):
+            raise GradError(f"{node.name}: backward returned a gradient of shape {tuple(g.shape)} for an "
+                            f"input of shape {tuple(shape)}; expected that shape or one broadcast from it.")
+        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                          if s == 1 and g.shape[lead + i] != 1)
+        if len(_broadcast_axes) < 4096:  # training repeats the same few shape pairs every step
+            _broadcast_axes[key] = axes
     if axes:
         g = g.sum(axes)
     return g if g.shape == shape else g.reshape(shape)
@@ -323,7 +332,7 @@ def _seeds(outputs, grad_outputs, create_graph):
             if out.data.size != 1:
                 raise GradError(f"backward: a gradient can be created implicitly only for a scalar output; "
                                 f"expected a 1-element tensor or gradient=..., got output shape {out.shape}.")
-            g = np.ones_like(out.data)
+            g = np.ones(out.data.shape, out.data.dtype)
         else:
             g = np.array(g.data if isinstance(g, Tensor) else g, dtype=out.data.dtype)
             if g.shape != out.data.shape:

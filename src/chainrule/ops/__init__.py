@@ -1,10 +1,10 @@
 """The primitives, one family per module, and the functions and Tensor methods built on them."""
 
-from chainrule.ops import binary, elementwise, indexing, linalg, reduce, shape
+from chainrule.ops import binary, elementwise, indexing, linalg, nn, reduce, shape
 
 __all__ = ["FAMILIES", "attach_methods"]
 
-FAMILIES = (elementwise, binary, reduce, shape, indexing, linalg)
+FAMILIES = (elementwise, binary, reduce, shape, indexing, linalg, nn)
 
 
 def attach_methods(tensor_class):

@@ -8,12 +8,27 @@ from chainrule.tensor import Tensor
 __all__ = ["as_tensor", "common_operands"]
 
 
+_constants = {}
+_MAX_CONSTANTS = 512
+
+
 def as_tensor(x, like=None):
-    """Return ``x`` as a Tensor: Tensors pass through, Python numbers follow ``like``'s dtype."""
+    """Return ``x`` as a Tensor: Tensors pass through, Python numbers follow ``like``'s dtype.
+
+    The constants Python numbers become are cached: ``x ** 2`` in a training loop reuses one
+    0-d array instead of building one per step (ops never write into their inputs).
+    """
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (int, float, bool)):
-        return Tensor._wrap(_dtypes.lift(x, like.data))
+        key = (type(x), x, like.data.dtype)
+        constant = _constants.get(key)
+        if constant is None:
+            constant = Tensor._wrap(_dtypes.lift(x, like.data))
+            constant.data.flags.writeable = False
+            if len(_constants) < _MAX_CONSTANTS and x == x and x != 0:  # NaN never matches; -0.0 == 0.0
+                _constants[key] = constant
+        return constant
     return Tensor._wrap(_dtypes.as_array(x, copy=False))
 
 

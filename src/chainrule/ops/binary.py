@@ -8,6 +8,7 @@ import numpy as np
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, binary, values
 from chainrule.ops._operands import as_tensor, common_operands, float_dtype_of
+from chainrule.tensor import Tensor
 
 __all__ = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
            "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not"]
@@ -91,7 +92,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.square = b.ndim == 0 and b == 2  # x ** 2, the most common power, has a cheaper gradient
+        ctx.square = b.ndim == 0 and float(b) == 2.0  # x ** 2, the most common power, has a cheaper gradient
         out = a * a if ctx.square else a ** b
         ctx.save_for_backward(a, b, out)
         return out
@@ -284,6 +285,19 @@ def logical_not(input):
     return LogicalNot.apply(as_tensor(input))
 
 
+def _operator(fn_class, reflected=False):
+    """A Tensor operator for a binary op, with a fast path when both sides are same-dtype Tensors."""
+    if reflected:
+        def operator(self, other):
+            return fn_class.apply(*common_operands(other, self))
+    else:
+        def operator(self, other):
+            if type(other) is Tensor and other.data.dtype is self.data.dtype:
+                return fn_class.apply(self, other)
+            return fn_class.apply(*common_operands(self, other))
+    return operator
+
+
 def _reflected(fn):
     def reflected(self, other):
         return fn(other, self)
@@ -293,9 +307,11 @@ def _reflected(fn):
 TENSOR_METHODS = {
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "maximum": maximum, "minimum": minimum,
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
-    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div, "__rtruediv__": _reflected(div),
-    "__pow__": pow, "__rpow__": _reflected(pow),
+    "__add__": _operator(Add), "__radd__": _operator(Add, reflected=True),
+    "__sub__": _operator(Sub), "__rsub__": _operator(Sub, reflected=True),
+    "__mul__": _operator(Mul), "__rmul__": _operator(Mul, reflected=True),
+    "__truediv__": div, "__rtruediv__": _reflected(div),
+    "__pow__": _operator(Pow), "__rpow__": _operator(Pow, reflected=True),
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
     "__and__": logical_and, "__or__": logical_or, "__invert__": logical_not,
 }

@@ -9,6 +9,7 @@ from chainrule.autograd.samples import Sample, values
 from chainrule.errors import GradError, ShapeError
 from chainrule.ops._operands import as_tensor, common_operands
 from chainrule.ops.shape import _same_dtype
+from chainrule.tensor import Tensor
 
 __all__ = ["matmul", "einsum"]
 
@@ -30,12 +31,17 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            return np.dot(a, b)  # the same product, with less dispatch than the matmul gufunc
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:
+            dot = ctx.xp.dot
+            return (dot(grad_out, b.T) if need_a else None), (dot(a.T, grad_out) if need_b else None)
         if a.ndim == 1 and b.ndim == 1:
             return (grad_out * b if need_a else None), (grad_out * a if need_b else None)
         if a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n): a is a row vector
@@ -154,4 +160,11 @@ def einsum(equation, *operands):
     return Einsum.apply(*_same_dtype("einsum", operands), equation=equation)
 
 
-TENSOR_METHODS = {"matmul": matmul, "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self)}
+def _matmul_operator(self, other):
+    if type(other) is Tensor and other.data.dtype is self.data.dtype:
+        return MatMul.apply(self, other)
+    return matmul(self, other)
+
+
+TENSOR_METHODS = {"matmul": matmul, "__matmul__": _matmul_operator,
+                  "__rmatmul__": lambda self, other: matmul(other, self)}

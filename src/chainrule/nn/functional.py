@@ -1,0 +1,6 @@
+"""Layers and losses as functions (``import chainrule.nn.functional as F``), as in PyTorch."""
+
+from chainrule.ops.elementwise import relu, sigmoid, tanh
+from chainrule.ops.nn import linear, mse_loss
+
+__all__ = ["linear", "mse_loss", "sigmoid", "tanh", "relu"]
