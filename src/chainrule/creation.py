@@ -4,7 +4,7 @@ import numpy as np
 
 from chainrule import _dtypes, _random
 from chainrule._checks import shape_tuple
-from chainrule.errors import DTypeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.tensor import Tensor
 
 __all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
@@ -36,26 +36,33 @@ def from_numpy(array):
     return Tensor._wrap(array)
 
 
-def _new(shape, dtype, requires_grad, fill):
+def _checked_shape(op, shape):
+    shape = shape_tuple(op, shape)
+    if any(s < 0 for s in shape):
+        raise ShapeError(f"{op}: negative dimension; expected sizes >= 0, got shape {shape}.")
+    return shape
+
+
+def _new(op, shape, dtype, requires_grad, fill):
     dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
-    return Tensor(fill(shape_tuple("zeros", shape), dtype), requires_grad=requires_grad)
+    return Tensor(fill(_checked_shape(op, shape), dtype), requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
     """A tensor of zeros; ``zeros(2, 3)`` and ``zeros((2, 3))`` alike."""
-    return _new(shape, dtype, requires_grad, np.zeros)
+    return _new("zeros", shape, dtype, requires_grad, np.zeros)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
     """A tensor of ones."""
-    return _new(shape, dtype, requires_grad, np.ones)
+    return _new("ones", shape, dtype, requires_grad, np.ones)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
     """A tensor of ``shape`` filled with ``fill_value`` (dtype inferred from it when not given)."""
     if dtype is None:
         dtype = _dtypes.as_array(fill_value).dtype
-    return Tensor(np.full(shape_tuple("full", (shape,)), fill_value, dtype=_dtypes.resolve(dtype)),
+    return Tensor(np.full(_checked_shape("full", (shape,)), fill_value, dtype=_dtypes.resolve(dtype)),
                   requires_grad=requires_grad)
 
 
@@ -75,6 +82,11 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     """Evenly spaced values in [start, end): int64 for int arguments, float32 otherwise."""
     if end is None:
         start, end = 0, start
+    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in (start, end, step)):
+        raise DTypeError(f"arange: start, end and step must be numbers; expected ints or floats, got "
+                         f"{start!r}, {end!r}, {step!r}.")
+    if step == 0:
+        raise ShapeError("arange: step must not be zero; expected a positive or negative step, got 0.")
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = _dtypes.DEFAULT_FLOAT
@@ -96,11 +108,11 @@ def _float_dtype(op, dtype):
 
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform draws from [0, 1), from chainrule's seeded generator."""
-    return _new(shape, _float_dtype("rand", dtype), requires_grad,
+    return _new("rand", shape, _float_dtype("rand", dtype), requires_grad,
                 lambda s, d: _random.generator().random(s, dtype=d))
 
 
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal draws, from chainrule's seeded generator."""
-    return _new(shape, _float_dtype("randn", dtype), requires_grad,
+    return _new("randn", shape, _float_dtype("randn", dtype), requires_grad,
                 lambda s, d: _random.generator().standard_normal(s, dtype=d))

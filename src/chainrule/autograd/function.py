@@ -111,8 +111,8 @@ class Function(Context):
         if cls.broadcasting and isinstance(exc, ValueError) and "broadcast" in str(exc):
             return ShapeError(f"{cls.name}: shapes cannot be broadcast together; expected shapes that "
                               f"are equal or 1 in each trailing dimension, got {shapes}.")
-        return kind(f"{cls.name}: invalid input ({exc}); got {shapes}, dtypes ({dtypes})"
-                    + (f", options {options}" if options else "") + ".")
+        return kind(f"{cls.name}: NumPy rejected the inputs ({exc}); expected inputs {cls.name} accepts, "
+                    f"got {shapes}, dtypes ({dtypes})" + (f", options {options}" if options else "") + ".")
 
     @classmethod
     def apply(cls, *inputs, **options):

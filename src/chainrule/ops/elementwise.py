@@ -5,7 +5,7 @@ import numpy as np
 from chainrule import _dtypes
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import unary
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._operands import as_tensor
 
 __all__ = ["neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -253,6 +253,9 @@ def clamp(input, min=None, max=None):
     """Clip every element to ``[min, max]`` (either bound may be None)."""
     if min is None and max is None:
         raise ShapeError("clamp: no bound given; expected min, max or both, got neither.")
+    for bound in (min, max):
+        if bound is not None and (not isinstance(bound, (int, float)) or isinstance(bound, bool)):
+            raise DTypeError(f"clamp: bounds must be numbers; expected an int, a float or None, got {bound!r}.")
     input = as_tensor(input)
     if input.data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         input = input.to(_dtypes.DEFAULT_FLOAT)  # an int tensor clamped to a float bound becomes float

@@ -33,6 +33,12 @@ def _plain_index(index):
     return convert(index)
 
 
+def _describe_index_error(cls, exc, arrays, options):
+    kind = IndexingError if isinstance(exc, IndexError) else ShapeError
+    return kind(f"{cls.name}: invalid index for a tensor of shape {arrays[0].shape}; expected indices "
+                f"within each dim's size, got index {options['index']!r} ({exc}).")
+
+
 def _getitem_samples(rng):
     x = values(rng, (4, 3))
     return [
@@ -60,11 +66,7 @@ class GetItem(Function):
     def backward(ctx, grad_out):
         return ctx.xp.getitem_backward(grad_out, ctx.in_shape, ctx.index, ctx.accumulate)
 
-    @classmethod
-    def describe_error(cls, exc, arrays, options):
-        kind = IndexingError if isinstance(exc, IndexError) else ShapeError
-        return kind(f"getitem: invalid index for a tensor of shape {arrays[0].shape}; expected indices "
-                    f"within each dim's size, got index {options['index']!r} ({exc}).")
+    describe_error = classmethod(_describe_index_error)
 
 
 def _index_put_samples(rng):
@@ -85,6 +87,8 @@ class IndexPut(Function):
     grad_base = grad_out, zeroed at the written positions unless accumulating;
     grad_values = grad_out[index].
     """
+
+    describe_error = classmethod(_describe_index_error)
 
     @staticmethod
     def forward(ctx, base, values, *, index, accumulate=False):

@@ -182,9 +182,9 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, x, *, repeats):
-        if len(repeats) < x.ndim:
-            raise ShapeError(f"repeat: too few repeat counts; expected at least {x.ndim} (one per dim), "
-                             f"got {tuple(repeats)}.")
+        if len(repeats) < x.ndim or any(r < 0 for r in repeats):
+            raise ShapeError(f"repeat: invalid repeat counts; expected at least {x.ndim} counts (one per dim), "
+                             f"each >= 0, got {tuple(repeats)}.")
         shape = (1,) * (len(repeats) - x.ndim) + x.shape
         ctx.in_shape = x.shape
         ctx.split = tuple(v for pair in zip(repeats, shape) for v in pair)
