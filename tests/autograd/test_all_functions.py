@@ -16,12 +16,13 @@ DIFFERENTIABLE = sorted(name for name, fn in registry.items() if fn.differentiab
 
 
 def _samples(second_order_only=False):
+    cases = []
     for name in DIFFERENTIABLE:
         fn = registry[name]
         for k, sample in enumerate(fn.samples(np.random.default_rng(0))):
-            if second_order_only and not sample.second_order:
-                continue
-            yield pytest.param(fn, sample, id=f"{name}-{k}")
+            if not second_order_only or sample.second_order:
+                cases.append(pytest.param(fn, sample, id=f"{name}-{k}"))
+    return cases
 
 
 def _inputs(sample, dtype=np.float64, requires_grad=True):

@@ -150,48 +150,52 @@ class Prod(Function):
         return grad_kept * out.reshape(ctx.kept_shape) / x
 
 
-@register("argmax", differentiable=False)
-class ArgMax(Function):
-    """Index of the largest element (of the flattened tensor when dim is None)."""
+class _Index:
+    """Shared forward of argmax and argmin: int64 indices, into the flattened tensor when dim is None."""
 
-    @staticmethod
-    def forward(ctx, x, *, dim=None, keepdim=False):
+    pick = None
+
+    @classmethod
+    def forward(cls, ctx, x, *, dim=None, keepdim=False):
         if dim is None or x.ndim == 0:
             if dim is not None:
-                normalize_dim("argmax", dim, 0)
-            return np.asarray(np.argmax(x), dtype=np.int64)
-        return np.argmax(x, axis=normalize_dim("argmax", dim, x.ndim), keepdims=keepdim).astype(np.int64)
+                normalize_dim(cls.name, dim, 0)
+            return np.asarray(cls.pick(x), dtype=np.int64)
+        return cls.pick(x, axis=normalize_dim(cls.name, dim, x.ndim), keepdims=keepdim).astype(np.int64)
+
+
+@register("argmax", differentiable=False)
+class ArgMax(_Index, Function):
+    """Index of the largest element (of the flattened tensor when dim is None)."""
+    pick = staticmethod(np.argmax)
 
 
 @register("argmin", differentiable=False)
-class ArgMin(Function):
+class ArgMin(_Index, Function):
     """Index of the smallest element (of the flattened tensor when dim is None)."""
+    pick = staticmethod(np.argmin)
 
-    @staticmethod
-    def forward(ctx, x, *, dim=None, keepdim=False):
-        if dim is None or x.ndim == 0:
-            if dim is not None:
-                normalize_dim("argmin", dim, 0)
-            return np.asarray(np.argmin(x), dtype=np.int64)
-        return np.argmin(x, axis=normalize_dim("argmin", dim, x.ndim), keepdims=keepdim).astype(np.int64)
+
+class _Truth:
+    """Shared forward of all and any over ``dim`` (all dims when None)."""
+
+    test = None
+
+    @classmethod
+    def forward(cls, ctx, x, *, dim=None, keepdim=False):
+        return cls.test(x, axis=normalize_dims(cls.name, dim, x.ndim), keepdims=keepdim)
 
 
 @register("all", differentiable=False)
-class All(Function):
+class All(_Truth, Function):
     """Whether every element is true (nonzero)."""
-
-    @staticmethod
-    def forward(ctx, x, *, dim=None, keepdim=False):
-        return np.all(x, axis=normalize_dims("all", dim, x.ndim), keepdims=keepdim)
+    test = staticmethod(np.all)
 
 
 @register("any", differentiable=False)
-class Any(Function):
+class Any(_Truth, Function):
     """Whether some element is true (nonzero)."""
-
-    @staticmethod
-    def forward(ctx, x, *, dim=None, keepdim=False):
-        return np.any(x, axis=normalize_dims("any", dim, x.ndim), keepdims=keepdim)
+    test = staticmethod(np.any)
 
 
 class MinMax(NamedTuple):
