@@ -292,7 +292,7 @@ def _operator(fn_class, reflected=False):
             return fn_class.apply(*common_operands(other, self))
     else:
         def operator(self, other):
-            if type(other) is Tensor and other.data.dtype is self.data.dtype:
+            if isinstance(other, Tensor) and other.data.dtype is self.data.dtype:
                 return fn_class.apply(self, other)
             return fn_class.apply(*common_operands(self, other))
     return operator

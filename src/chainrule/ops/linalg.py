@@ -161,7 +161,7 @@ def einsum(equation, *operands):
 
 
 def _matmul_operator(self, other):
-    if type(other) is Tensor and other.data.dtype is self.data.dtype:
+    if isinstance(other, Tensor) and other.data.dtype is self.data.dtype:
         return MatMul.apply(self, other)
     return matmul(self, other)
 
