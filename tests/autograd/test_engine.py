@@ -269,3 +269,18 @@ def test_intermediate_arrays_are_freed_after_backward():
     node = y.grad_fn
     y.sum().backward()
     assert node.saved is cr.autograd.engine._FREED
+
+
+def test_no_grad_decorator_restores_the_mode_when_reentered():
+    @cr.enable_grad()
+    def inner():
+        return cr.is_grad_enabled()
+
+    @cr.no_grad()
+    def outer(depth):
+        if depth:
+            outer(depth - 1)
+        return inner(), cr.is_grad_enabled()
+
+    assert outer(2) == (True, False)
+    assert cr.is_grad_enabled()

@@ -84,6 +84,9 @@ class _SetGradMode(contextlib.ContextDecorator):
     def __init__(self, enabled):
         self.enabled = enabled
 
+    def _recreate_cm(self):
+        return _SetGradMode(self.enabled)  # a decorated function may be re-entered: one state per call
+
     def __enter__(self):
         self.previous = grad_mode.enabled
         grad_mode.enabled = self.enabled
