@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainrule import _dtypes
 from chainrule.autograd.engine import grad, no_grad
 from chainrule.errors import GradError
 from chainrule.tensor import Tensor

@@ -7,7 +7,7 @@ import numpy as np
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import GradError, ShapeError
-from chainrule.ops._operands import as_tensor, common_operands
+from chainrule.ops._operands import common_operands
 from chainrule.ops.shape import _same_dtype
 from chainrule.tensor import Tensor
 
