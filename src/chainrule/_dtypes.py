@@ -66,11 +66,14 @@ def as_array(data, dtype=None, copy=True):
         array = np.array(data, copy=copy) if copy else np.asarray(data)
         array = _convert_kind(array)
     else:
+        target = None if dtype is None else resolve(dtype)
         try:
-            array = np.array(data)
-        except ValueError as exc:
-            raise DTypeError(f"tensor: cannot build a tensor from ragged data; expected a rectangular "
-                             f"nested list of numbers, got {type(data).__name__} ({exc}).") from None
+            array = np.array(data, dtype=target)  # straight to the asked dtype: no float32 detour
+        except (ValueError, TypeError) as exc:
+            raise DTypeError(f"tensor: cannot build a tensor from the data; expected a rectangular (not "
+                             f"ragged) nested list of numbers, got {type(data).__name__} ({exc}).") from None
+        if target is not None:
+            return array
         if array.dtype.kind == "f":
             array = array.astype(DEFAULT_FLOAT)
         elif array.dtype.kind == "O" or array.dtype.kind in "USV":

@@ -5,7 +5,8 @@ would expect (a shape problem is a ``ValueError``, a dtype problem a ``TypeError
 catches the built-in keeps working.
 """
 
-__all__ = ["ChainruleError", "ShapeError", "IndexingError", "DTypeError", "GradError"]
+__all__ = ["ChainruleError", "ShapeError", "IndexingError", "DTypeError", "GradError", "OptimizerError",
+           "SerializationError"]
 
 
 class ChainruleError(Exception):
@@ -26,3 +27,11 @@ class DTypeError(ChainruleError, TypeError):
 
 class GradError(ChainruleError, RuntimeError):
     """Autograd misuse: backward through a freed graph, a non-scalar root, a bad gradient."""
+
+
+class OptimizerError(ChainruleError, ValueError):
+    """An optimizer or scheduler was given a bad option, parameter list or state dict."""
+
+
+class SerializationError(ChainruleError, ValueError):
+    """An object cannot be saved, or a file is not one ``chainrule.save`` wrote intact."""

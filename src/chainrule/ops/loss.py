@@ -1,5 +1,607 @@
-"""Placeholder for the loss op family (filled in by the nn issue)."""
+"""Loss functions with PyTorch's reductions, weights and conventions.
 
-__all__ = []
+Fused into one primitive each (one graph node, the gradient written once):
+
+- ``cross_entropy``: log-softmax and negative log-likelihood together, for stability (logits of any
+  size; the gradient is the bounded ``softmax - target`` instead of a division by probabilities)
+  and speed. Class indices or class probabilities, weight, ignore_index, label_smoothing.
+- ``nll_loss``: picks and weights log-probabilities, for speed (one node instead of a gather, a
+  multiply and a weighted mean).
+- ``binary_cross_entropy``: for PyTorch's clamping of the logs at -100, so p = 0 or 1 gives a
+  finite loss.
+- ``binary_cross_entropy_with_logits``: for stability, written with softplus so no logit
+  overflows e**x.
+- ``huber_loss`` and ``kl_div``: for speed, and for kl_div's 0 * log 0 = 0 at zero targets.
+
+Composed from primitives: ``l1_loss`` (abs of the difference, then the reduction) and
+``smooth_l1_loss`` (``huber_loss(delta=beta) / beta``, or ``l1_loss`` when beta is 0).
+
+Reductions: "mean" (the weighted mean ``sum(w_i loss_i) / sum(w_i)`` for class-index targets of
+cross_entropy and nll_loss, ignored targets excluded), "sum", "none" (kl_div also "batchmean":
+the sum divided by the batch size). A mean over nothing is NaN, as in PyTorch.
+"""
+
+import numpy as np
+
+from chainrule.autograd.function import Function, register
+from chainrule.autograd.samples import Sample, values
+from chainrule.errors import DTypeError, IndexingError, ShapeError
+from chainrule.ops._operands import as_tensor, common_operands
+from chainrule.ops.activation import _on_tensors, _sigmoid, log_softmax, softplus
+from chainrule.tensor import Tensor
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --- reductions --------------------------------------------------------------------------------
+
+def _reduce(ctx, losses, reduction, denominator):
+    """Reduce elementwise losses and remember how to spread the gradient back over them."""
+    ctx.reduction = reduction
+    ctx.denominator = np.asarray(denominator, dtype=losses.dtype)
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):  # a mean over nothing is NaN, silently
+        return total / ctx.denominator
+
+
+def _upstream(ctx, grad_out):
+    """The gradient reaching each elementwise loss: grad_out, divided by the mean's denominator."""
+    if ctx.reduction == "sum" or ctx.reduction == "none":
+        return grad_out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return grad_out / ctx.denominator
+
+
+def _kept(shape, dim):
+    """``shape`` with ``dim`` reduced to size 1 (keepdim)."""
+    return shape[:dim] + (1,) + shape[dim + 1:]
+
+
+def _per_row(ctx, grad_out):
+    """The upstream gradient of each row's loss, with the class dim put back for broadcasting."""
+    g = _upstream(ctx, grad_out)
+    if ctx.reduction == "none":
+        g = g.reshape(grad_out.shape[:ctx.dim] + (1,) + grad_out.shape[ctx.dim:])
+    return g
+
+
+def _along(ndim, dim, size):
+    """The shape (1, ..., size, ..., 1) of ``ndim`` dims that broadcasts a per-class vector along ``dim``."""
+    return (1,) * dim + (size,) + (1,) * (ndim - dim - 1)
+
+
+def _class_dim(input):
+    return 1 if input.ndim > 1 else 0
+
+
+def _store_class_options(ctx, input, target, weight, ignore_index, label_smoothing):
+    ctx.dim = _class_dim(input)
+    ctx.n_classes = input.shape[ctx.dim]
+    ctx.classes = target  # integer targets are constants: kept as an attribute, never differentiated
+    ctx.weight = None if weight is None else np.asarray(weight, dtype=input.dtype)
+    # The weight shaped to broadcast along the class dim of the input (1 when there is none).
+    ctx.class_weight = 1 if weight is None else ctx.weight.reshape(_along(input.ndim, ctx.dim, ctx.n_classes))
+    ctx.ignore_index = ignore_index
+    ctx.smoothing = label_smoothing
+
+
+def _unsqueeze(array, dim):
+    return array.reshape(array.shape[:dim] + (1,) + array.shape[dim:])  # cheaper than np.expand_dims
+
+
+def _pick(ctx, log_probs):
+    """Per row, w_y * log_probs[y] (0 on ignored rows), and the weighted mean's denominator sum(w_y).
+
+    Keeps, with the class dim put back, the target (ignored rows pointing at class 0), the row
+    weights and the kept-row mask, from which backward builds the dense weights.
+    """
+    dim = ctx.dim
+    valid = ctx.classes != ctx.ignore_index
+    safe = _unsqueeze(np.where(valid, ctx.classes, 0), dim)
+    kept = valid.astype(log_probs.dtype)
+    row_weight = kept if ctx.weight is None else ctx.weight[np.where(valid, ctx.classes, 0)] * kept
+    picked = np.take_along_axis(log_probs, safe, dim).squeeze(dim)
+    ctx.safe, ctx.kept, ctx.row_weight = safe, _unsqueeze(kept, dim), _unsqueeze(row_weight, dim)
+    # where, not multiply: a -inf log-probability on an ignored row must not make NaN.
+    return np.where(valid, picked * row_weight, 0), row_weight.sum()
+
+
+def _class_weights(ctx):
+    """Dense (input-shaped) weights q of the log-probabilities for class-index targets:
+    q = (1 - s) w_y [c == y] + s w_c / C on kept rows, 0 on ignored ones (s = label_smoothing)."""
+    classes = np.arange(ctx.n_classes).reshape(_along(ctx.safe.ndim, ctx.dim, ctx.n_classes))
+    q = (classes == ctx.safe) * (ctx.row_weight * (1 - ctx.smoothing) if ctx.smoothing else ctx.row_weight)
+    if ctx.smoothing:
+        q += ctx.kept * (ctx.class_weight * (ctx.smoothing / ctx.n_classes))
+    return q
+
+
+def _probability_weights(ctx, target):
+    """q = w * ((1 - s) * target + s / C) for probability targets (arrays or Tensors)."""
+    q = target * (1 - ctx.smoothing) + ctx.smoothing / ctx.n_classes if ctx.smoothing else target
+    return q if ctx.weight is None else q * ctx.class_weight
+
+
+# --- classification ----------------------------------------------------------------------------
+
+def _cross_entropy_samples(rng):
+    n, c = 4, 3
+    classes = np.array([0, 2, 1, 2])
+    probs = rng.dirichlet(np.ones(c), size=n)
+    weight = values(rng, (c,), 0.5, 2.0)
+    return [
+        Sample((values(rng, (n, c)), classes), {"reduction": "mean"}, "class indices, mean"),
+        Sample((values(rng, (n, c)), classes), {"reduction": "sum", "weight": weight}, "weighted sum"),
+        Sample((values(rng, (n, c)), np.array([0, -100, 1, 2])),
+               {"reduction": "mean", "weight": weight, "label_smoothing": 0.2}, "ignored row, weight, smoothing"),
+        Sample((values(rng, (2, c, 2)), np.array([[0, 2], [1, 1]])), {"reduction": "none"}, "(N, C, d) none"),
+        Sample((values(rng, (c,)), np.array(1)), {"reduction": "mean", "label_smoothing": 0.1}, "unbatched"),
+        Sample((values(rng, (n, c)), probs), {"reduction": "mean", "weight": weight}, "probabilities, weight"),
+        Sample((values(rng, (n, c)), probs), {"reduction": "none", "label_smoothing": 0.3},
+               "probabilities, smoothing, none"),
+        Sample((values(rng, (2, c)) + np.array([[400.0], [-400.0]]), np.array([1, 0])), {"reduction": "sum"},
+               "huge logits"),
+    ]
+
+
+@register("cross_entropy", samples=_cross_entropy_samples)
+class CrossEntropy(Function):
+    """Log-softmax and NLL fused.  With q the weighted (smoothed) target of each class,
+    out = -sum_c q_c log softmax(x)_c per row, reduced;  grad_x = g * (softmax(x) * sum_c q_c - q),
+    grad_target (probabilities) = -g * (1 - label_smoothing) * w * log softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, input, target, *, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        _store_class_options(ctx, input, target, weight, ignore_index, label_smoothing)
+        dim, n_classes = ctx.dim, ctx.n_classes
+        shifted = input - input.max(axis=dim, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.probabilities = target.dtype.kind == "f"
+        if ctx.probabilities:
+            ctx.save_for_backward(input, target, log_probs)
+            losses = -(_probability_weights(ctx, target) * log_probs).sum(axis=dim)
+            return _reduce(ctx, losses, reduction, input.size // max(n_classes, 1))
+        ctx.save_for_backward(input, log_probs)
+        picked, denominator = _pick(ctx, log_probs)
+        losses = -picked
+        if label_smoothing:
+            smooth = np.where(target != ignore_index, (log_probs * ctx.class_weight).sum(axis=dim), 0)
+            losses = losses * (1 - label_smoothing) - smooth * (label_smoothing / n_classes)
+        return _reduce(ctx, losses, reduction, denominator)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        input, log_probs = ctx.saved[0], ctx.saved[-1]
+        target = ctx.saved[1] if ctx.probabilities else None
+        if _on_tensors(ctx):  # the saved log_probs would be a constant: recompute them from input
+            log_probs = log_softmax(input, dim=ctx.dim)
+        g = _per_row(ctx, grad_out)
+        q = _probability_weights(ctx, target) if ctx.probabilities else _class_weights(ctx)
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            total = q.sum(ctx.dim).reshape(_kept(q.shape, ctx.dim))
+            grad_input = g * (ctx.xp.exp(log_probs) * total - q)
+        if ctx.needs_input_grad[1]:
+            grad_target = g * log_probs * (ctx.class_weight * -(1 - ctx.smoothing))
+        return grad_input, grad_target
+
+
+def _nll_samples(rng):
+    weight = values(rng, (3,), 0.5, 2.0)
+    return [
+        Sample((values(rng, (4, 3), -3.0, 0.0), np.array([0, 2, 1, 2])), {"reduction": "mean"}, "mean"),
+        Sample((values(rng, (4, 3), -3.0, 0.0), np.array([0, 2, -100, 2])), {"reduction": "mean", "weight": weight},
+               "weighted mean with an ignored row"),
+        Sample((values(rng, (2, 3, 2), -3.0, 0.0), np.array([[0, 2], [1, 1]])),
+               {"reduction": "none", "ignore_index": 1}, "(N, C, d) none, ignore_index 1"),
+        Sample((values(rng, (3,), -3.0, 0.0), np.array(2)), {"reduction": "sum"}, "unbatched"),
+    ]
+
+
+@register("nll_loss", samples=_nll_samples)
+class NLLLoss(Function):
+    """Negative log-likelihood of log-probabilities, fused for speed.
+    out = -w_y * input[y] per row (0 where ignored), reduced;  grad_input = -g * w_y at class y, 0 elsewhere."""
+
+    @staticmethod
+    def forward(ctx, input, target, *, weight=None, ignore_index=-100, reduction="mean"):
+        _store_class_options(ctx, input, target, weight, ignore_index, 0.0)
+        picked, denominator = _pick(ctx, input)
+        return _reduce(ctx, -picked, reduction, denominator)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        g = _per_row(ctx, grad_out)
+        q = _class_weights(ctx)
+        return -(g * q), None
+
+
+_LOG_FLOOR = -100.0  # PyTorch clamps binary_cross_entropy's logs here
+_TINY_PRODUCT = 1e-12  # PyTorch's floor of p (1 - p) in the gradient
+
+
+def _clamped_log(xp, x, x_values):
+    """max(log x, -100), on arrays or Tensors, without evaluating log 0."""
+    positive = x_values > np.exp(_LOG_FLOOR)
+    return xp.where(positive, xp.log(xp.where(positive, x, 1.0)), _LOG_FLOOR)
+
+
+def _values(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _softplus_of_negative(x):
+    """log(1 + e**-x) = max(-x, 0) + log1p(e**-|x|), which never overflows."""
+    return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _bce_samples(rng):
+    shape = (4, 3)
+    return [Sample((values(rng, shape, 0.05, 0.95), values(rng, shape, 0.0, 1.0)), {"reduction": reduction})
+            for reduction in _REDUCTIONS] + [
+        Sample((values(rng, shape, 0.05, 0.95), values(rng, shape, 0.0, 1.0)),
+               {"reduction": "mean", "weight": values(rng, (3,), 0.5, 2.0)}, "weight broadcast over rows"),
+        Sample((values(rng, (), 0.05, 0.95), values(rng, (), 0.0, 1.0)), {"reduction": "sum"}, "0-d")]
+
+
+@register("binary_cross_entropy", samples=_bce_samples)
+class BinaryCrossEntropy(Function):
+    """Cross-entropy of probabilities p against targets t, logs clamped at -100 as PyTorch.
+    out = -w (t log p + (1 - t) log(1 - p)), reduced;  grad_p = g w (p - t) / max(p (1 - p), 1e-12),
+    grad_t = g w (log(1 - p) - log p) with the clamped logs (at p = 0 or 1: +-100 w g, the slope of
+    the clamped loss; PyTorch gives +-inf there)."""
+
+    @staticmethod
+    def forward(ctx, input, target, *, weight=None, reduction="mean"):
+        ctx.save_for_backward(input, target)
+        ctx.weight = 1 if weight is None else np.asarray(weight, dtype=input.dtype)
+        log_p = _clamped_log(np, input, input)
+        log_not_p = _clamped_log(np, 1 - input, 1 - input)
+        losses = -(target * (log_p - log_not_p) + log_not_p) * ctx.weight
+        return _reduce(ctx, losses, reduction, input.size)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        input, target = ctx.saved
+        xp, p = ctx.xp, _values(input)
+        g = _upstream(ctx, grad_out) * ctx.weight
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            product = input - input * input
+            floored = xp.where(p - p * p > _TINY_PRODUCT, product, _TINY_PRODUCT)
+            grad_input = g * (input - target) / floored
+        if ctx.needs_input_grad[1]:
+            grad_target = g * (_clamped_log(xp, 1 - input, 1 - p) - _clamped_log(xp, input, p))
+        return grad_input, grad_target
+
+
+def _bce_logits_samples(rng):
+    shape = (4, 3)
+    return [Sample((values(rng, shape, -3.0, 3.0), values(rng, shape, 0.0, 1.0)), {"reduction": reduction})
+            for reduction in _REDUCTIONS] + [
+        Sample((values(rng, shape, -3.0, 3.0), values(rng, shape, 0.0, 1.0)),
+               {"reduction": "mean", "weight": values(rng, (4, 1), 0.5, 2.0),
+                "pos_weight": values(rng, (3,), 0.5, 3.0)}, "weight and pos_weight"),
+        Sample((values(rng, (2, 2), 30.0, 60.0) * np.array([1, -1]), values(rng, (2, 2), 0.0, 1.0)),
+               {"reduction": "sum"}, "huge logits")]
+
+
+@register("binary_cross_entropy_with_logits", samples=_bce_logits_samples)
+class BinaryCrossEntropyWithLogits(Function):
+    """Binary cross-entropy of logits x, fused with the sigmoid for stability. With
+    l = 1 + (pos_weight - 1) t:  out = w ((1 - t) x + l softplus(-x)), reduced;
+    grad_x = g w (l sigmoid(x) - pos_weight t),  grad_t = g w ((pos_weight - 1) softplus(-x) - x)."""
+
+    @staticmethod
+    def forward(ctx, input, target, *, weight=None, pos_weight=None, reduction="mean"):
+        ctx.save_for_backward(input, target)
+        ctx.weight = 1 if weight is None else np.asarray(weight, dtype=input.dtype)
+        ctx.pos_weight = 1 if pos_weight is None else np.asarray(pos_weight, dtype=input.dtype)
+        softplus_neg = _softplus_of_negative(input)
+        log_weight = (ctx.pos_weight - 1) * target + 1
+        losses = ((1 - target) * input + log_weight * softplus_neg) * ctx.weight
+        return _reduce(ctx, losses, reduction, losses.size)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        input, target = ctx.saved
+        g = _upstream(ctx, grad_out) * ctx.weight
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            log_weight = (ctx.pos_weight - 1) * target + 1
+            grad_input = g * (log_weight * _sigmoid(ctx, input) - ctx.pos_weight * target)
+        if ctx.needs_input_grad[1]:
+            # On Tensors, softplus without its linear switch is the same function of the input.
+            softplus_neg = softplus(-input, threshold=np.inf) if _on_tensors(ctx) else _softplus_of_negative(input)
+            grad_target = g * ((ctx.pos_weight - 1) * softplus_neg - input)
+        return grad_input, grad_target
+
+
+# --- regression and divergence ------------------------------------------------------------------
+
+def _huber_samples(rng):
+    def pair(shape):
+        target = values(rng, shape)
+        # |input - target| stays 0.2 away from delta = 0.6, where the second derivative jumps.
+        return np.asarray(values(rng, shape, -0.5, 0.5, away_from=(-0.15, 0.15), margin=0.05) * 4 + target), target
+    return [Sample(pair((4, 3)), {"delta": 0.6, "reduction": reduction}) for reduction in _REDUCTIONS] + [
+        Sample(pair(()), {"delta": 0.6, "reduction": "mean"}, "0-d")]
+
+
+@register("huber_loss", samples=_huber_samples)
+class HuberLoss(Function):
+    """Quadratic near 0, linear beyond delta, fused for speed. With d = input - target:
+    out = d**2 / 2 where |d| <= delta, else delta (|d| - delta / 2), reduced;
+    grad_input = g * clip(d, -delta, delta),  grad_target = -grad_input."""
+
+    @staticmethod
+    def forward(ctx, input, target, *, delta=1.0, reduction="mean"):
+        diff = input - target
+        size = np.abs(diff)
+        # At |d| = delta both pieces have slope +-delta; the quadratic side is used.
+        inside = size <= delta
+        ctx.save_for_backward(input, target, inside, np.where(diff > 0, delta, -delta).astype(diff.dtype))
+        losses = np.where(inside, diff * diff * 0.5, (size - delta * 0.5) * delta)
+        return _reduce(ctx, losses, reduction, diff.size)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        input, target, inside, edge = ctx.saved
+        # The difference is recomputed from the saved inputs so it stays a function of them.
+        grad_input = _upstream(ctx, grad_out) * ctx.xp.where(inside, input - target, edge)
+        need_input, need_target = ctx.needs_input_grad
+        return (grad_input if need_input else None), (-grad_input if need_target else None)
+
+
+def _kl_samples(rng):
+    shape = (4, 3)
+    return [Sample((values(rng, shape, -3.0, 0.0), values(rng, shape, 0.1, 1.0)), {"reduction": reduction})
+            for reduction in ("batchmean", "mean", "sum", "none")] + [
+        Sample((values(rng, shape, -3.0, 0.0), values(rng, shape, -3.0, 0.0)),
+               {"reduction": "batchmean", "log_target": True}, "log target")]
+
+
+@register("kl_div", samples=_kl_samples)
+class KLDiv(Function):
+    """Kullback-Leibler divergence of a target from log-probabilities x, fused (0 log 0 = 0) and for speed.
+    out = t (log t - x) (0 where t = 0), or e**t (t - x) with log_target, reduced;
+    grad_x = -g t (or -g e**t),  grad_t = g (log t + 1 - x) (0 where t = 0), or g e**t (t - x + 1)."""
+
+    @staticmethod
+    def forward(ctx, input, target, *, reduction="mean", log_target=False):
+        ctx.save_for_backward(input, target)
+        ctx.log_target = log_target
+        if log_target:
+            losses = np.exp(target) * (target - input)
+        else:
+            positive = target > 0
+            losses = np.where(positive, target * (np.log(np.where(positive, target, 1)) - input), 0)
+        if reduction == "batchmean":
+            return _reduce(ctx, losses, "mean", input.shape[0] if input.ndim else 1)
+        return _reduce(ctx, losses, reduction, input.size)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        input, target = ctx.saved
+        xp = ctx.xp
+        g = _upstream(ctx, grad_out)
+        grad_input = grad_target = None
+        if ctx.log_target:
+            probability = xp.exp(target)
+            if ctx.needs_input_grad[0]:
+                grad_input = -(g * probability)
+            if ctx.needs_input_grad[1]:
+                grad_target = g * probability * (target - input + 1)
+            return grad_input, grad_target
+        if ctx.needs_input_grad[0]:
+            grad_input = -(g * target)
+        if ctx.needs_input_grad[1]:
+            # At t = 0 the derivative is -inf; 0 is used, like the loss term itself (PyTorch gives NaN).
+            positive = _values(target) > 0
+            grad_target = g * xp.where(positive, xp.log(xp.where(positive, target, 1.0)) + 1 - input, 0.0)
+        return grad_input, grad_target
+
+
+# --- public functions -------------------------------------------------------------------------
+
+def _check_reduction(op, reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ShapeError(f"{op}: unknown reduction; expected one of {allowed}, got {reduction!r}.")
+
+
+def _float_input(op, input):
+    input = as_tensor(input)
+    if input.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: the input must be floating point; expected float32 or float64, "
+                         f"got {input.data.dtype}.")
+    return input
+
+
+def _same_shape_operands(op, input, target):
+    """Input and target as float Tensors of one dtype and one shape."""
+    input, target = common_operands(_float_input(op, input), target)
+    if target.data.dtype.kind != "f":
+        target = target.to(input.data.dtype)
+    if input.shape != target.shape:
+        raise ShapeError(f"{op}: input and target shapes differ; expected equal shapes, got "
+                         f"input.shape={input.shape}, target.shape={target.shape}.")
+    return input, target
+
+
+def _weight_array(op, name, weight, dtype, shape=None, broadcast_to=None):
+    """A weight option as a constant ndarray (weights are not differentiated, as in PyTorch)."""
+    if weight is None:
+        return None
+    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if array.dtype.kind not in "fiu":
+        raise DTypeError(f"{op}: {name} must hold numbers; expected a float tensor, got dtype {array.dtype}.")
+    if shape is not None and array.shape != shape:
+        raise ShapeError(f"{op}: {name} must hold one value per class; expected shape {shape}, "
+                         f"got {name}.shape={array.shape}.")
+    if broadcast_to is not None:
+        try:
+            fits = np.broadcast_shapes(array.shape, broadcast_to) == broadcast_to
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"{op}: {name} does not broadcast to the input; expected a shape broadcastable "
+                             f"to {broadcast_to}, got {name}.shape={array.shape}.")
+    return array.astype(dtype, copy=False)
+
+
+def _class_operands(op, input, target, weight, ignore_index):
+    """Validate (input, target, weight) of cross_entropy / nll_loss; return them ready for apply."""
+    input = _float_input(op, input)
+    if input.ndim == 0:
+        raise ShapeError(f"{op}: the input has no class dimension; expected shape (C,), (N, C) or "
+                         f"(N, C, d1, ...), got shape ().")
+    dim = _class_dim(input)
+    n_classes = input.shape[dim]
+    target = as_tensor(target)
+    kind = target.data.dtype.kind
+    weight = _weight_array(op, "weight", weight, input.data.dtype, shape=(n_classes,))
+    if kind == "f":
+        if op == "nll_loss":
+            raise DTypeError(f"{op}: the target must hold class indices; expected an int64 tensor, "
+                             f"got {target.data.dtype}.")
+        if ignore_index != -100:
+            raise DTypeError(f"{op}: ignore_index applies to class-index targets; expected int64 targets or "
+                             f"ignore_index=-100, got {target.data.dtype} probabilities with ignore_index={ignore_index}.")
+        if target.data.dtype != input.data.dtype:
+            target = target.to(input.data.dtype)
+        if target.shape != input.shape:
+            raise ShapeError(f"{op}: probability targets must have the input's shape; expected "
+                             f"{input.shape}, got target.shape={target.shape}.")
+        return input, target, weight
+    if kind not in "iu":
+        raise DTypeError(f"{op}: the target must hold class indices or probabilities; expected an int64 "
+                         f"or float tensor, got {target.data.dtype}.")
+    expected = input.shape[:dim] + input.shape[dim + 1:]
+    if target.shape != expected:
+        raise ShapeError(f"{op}: the target must hold one class index per row; expected target shape "
+                         f"{expected} for input shape {input.shape}, got target.shape={target.shape}.")
+    classes = target.data
+    out_of_range = (classes != ignore_index) & ((classes < 0) | (classes >= n_classes))
+    if out_of_range.any():
+        raise IndexingError(f"{op}: target class out of range; expected 0 <= target < {n_classes} or "
+                            f"target == ignore_index ({ignore_index}), got {classes[out_of_range].flat[0]}.")
+    return input, target, weight
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits and class indices or class probabilities (PyTorch's cross_entropy).
+
+    Args:
+        input: logits of shape (C,), (N, C) or (N, C, d1, ...).
+        target: class indices of shape (), (N,) or (N, d1, ...), or probabilities shaped like input.
+        weight: optional (C,) weight of each class (not differentiated).
+        ignore_index: class-index targets equal to it add nothing and are left out of the mean.
+        reduction: "mean" (weighted by the targets' class weights), "sum" or "none".
+        label_smoothing: s in [0, 1]: the target becomes (1 - s) * target + s / C.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.ops.loss import cross_entropy
+        >>> round(cross_entropy(cr.tensor([[0.0, 0.0]]), cr.tensor([1])).item(), 4)
+        0.6931
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ShapeError(f"cross_entropy: label_smoothing out of range; expected 0 <= label_smoothing <= 1, "
+                         f"got {label_smoothing}.")
+    input, target, weight = _class_operands("cross_entropy", input, target, weight, ignore_index)
+    return CrossEntropy.apply(input, target, weight=weight, ignore_index=ignore_index,
+                              label_smoothing=float(label_smoothing), reduction=reduction)
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
+    _check_reduction("nll_loss", reduction)
+    input, target, weight = _class_operands("nll_loss", input, target, weight, ignore_index)
+    return NLLLoss.apply(input, target, weight=weight, ignore_index=ignore_index, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
+    """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
+    _check_reduction("binary_cross_entropy", reduction)
+    input, target = _same_shape_operands("binary_cross_entropy", input, target)
+    p = input.data
+    if p.size and not ((p >= 0) & (p <= 1)).all():
+        raise ShapeError(f"binary_cross_entropy: input values out of range; expected probabilities in "
+                         f"[0, 1], got values from {np.nanmin(p)} to {np.nanmax(p)}. Hint: apply sigmoid "
+                         f"first, or use binary_cross_entropy_with_logits on the logits.")
+    weight = _weight_array("binary_cross_entropy", "weight", weight, p.dtype, broadcast_to=p.shape)
+    return BinaryCrossEntropy.apply(input, target, weight=weight, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean", pos_weight=None):
+    """Binary cross-entropy of logits, stable for any logit; ``pos_weight`` scales the positive term
+    (broadcast along the last, class, dimension)."""
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    input, target = _same_shape_operands(op, input, target)
+    dtype = input.data.dtype
+    weight = _weight_array(op, "weight", weight, dtype, broadcast_to=input.shape)
+    pos_weight = _weight_array(op, "pos_weight", pos_weight, dtype, broadcast_to=input.shape)
+    return BinaryCrossEntropyWithLogits.apply(input, target, weight=weight, pos_weight=pos_weight,
+                                              reduction=reduction)
+
+
+def _reduce_composite(losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def l1_loss(input, target, *, reduction="mean"):
+    """Mean absolute error (composed: abs of the difference, then the reduction; slope 0 at a tie)."""
+    _check_reduction("l1_loss", reduction)
+    input, target = _same_shape_operands("l1_loss", input, target)
+    return _reduce_composite((input - target).abs(), reduction)
+
+
+def _positive(op, name, value, allow_zero=False):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise DTypeError(f"{op}: {name} must be a number; expected a float, got {value!r}.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ShapeError(f"{op}: {name} out of range; expected {name} {'>=' if allow_zero else '>'} 0, got {value}.")
+    return float(value)
+
+
+def huber_loss(input, target, *, reduction="mean", delta=1.0):
+    """Huber loss: squared error within ``delta`` of the target, absolute error (times delta) beyond."""
+    _check_reduction("huber_loss", reduction)
+    delta = _positive("huber_loss", "delta", delta)
+    input, target = _same_shape_operands("huber_loss", input, target)
+    return HuberLoss.apply(input, target, delta=delta, reduction=reduction)
+
+
+def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
+    """Smooth L1: ``huber_loss(delta=beta) / beta`` (composed), and ``l1_loss`` when beta is 0."""
+    _check_reduction("smooth_l1_loss", reduction)
+    beta = _positive("smooth_l1_loss", "beta", beta, allow_zero=True)
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    input, target = _same_shape_operands("smooth_l1_loss", input, target)
+    return HuberLoss.apply(input, target, delta=beta, reduction=reduction) / beta
+
+
+def kl_div(input, target, *, reduction="mean", log_target=False):
+    """KL divergence ``sum target * (log target - input)`` of a target from log-probabilities ``input``.
+
+    ``reduction="batchmean"`` divides the sum by the batch size (the true KL per sample);
+    ``"mean"`` divides by the number of elements, as PyTorch does.
+    """
+    _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
+    input, target = _same_shape_operands("kl_div", input, target)
+    return KLDiv.apply(input, target, reduction=reduction, log_target=bool(log_target))
+
 
 TENSOR_METHODS = {}

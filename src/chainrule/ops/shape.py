@@ -1,6 +1,8 @@
 """Ops that move elements without changing them: reshape, permute, expand, flip, cat, stack,
 pad, repeat, the dtype cast ``to``, and the composites built on them."""
 
+import math
+
 import numpy as np
 
 from chainrule import _dtypes
@@ -232,7 +234,8 @@ def flatten(input, start_dim=0, end_dim=-1):
     start = normalize_dim("flatten", start_dim, input.ndim)
     end = normalize_dim("flatten", end_dim, input.ndim)
     shape = input.shape
-    return reshape(input, shape[:start] + (-1,) + shape[end + 1:])
+    merged = math.prod(shape[start:end + 1])  # explicit, since -1 is ambiguous for 0 elements
+    return reshape(input, shape[:start] + (merged,) + shape[end + 1:])
 
 
 def unsqueeze(input, dim):
