@@ -1,6 +1,7 @@
 """Neural-network building blocks: Module and Parameter, layers, losses, containers, init, functional."""
 
 from chainrule.nn import functional, init, regularization
+from chainrule.nn.attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from chainrule.nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from chainrule.nn.container import ModuleDict, ModuleList, Sequential
 from chainrule.nn.ctc import CTCLoss
@@ -13,6 +14,7 @@ from chainrule.nn.module import IncompatibleKeys, Module
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.regularization import l1_penalty, l2_penalty
+from chainrule.nn.rnn import GRU, LSTM, RNN
 from chainrule.nn.summary import summary
 from chainrule.optim.clip import clip_grad_norm_, clip_grad_value_
 
@@ -21,6 +23,7 @@ __all__ = [
     "Linear", "Identity", "Flatten", "Unflatten", "Dropout", "Dropout2d",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding", "EmbeddingBag",
+    "RNN", "LSTM", "GRU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss", "KLDivLoss", "CTCLoss", "l1_penalty", "l2_penalty", "summary", "clip_grad_norm_",
     "clip_grad_value_", "functional", "init", "regularization",

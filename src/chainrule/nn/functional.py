@@ -1,5 +1,6 @@
 """Layers and losses as functions (``import chainrule.nn.functional as F``), as in PyTorch."""
 
+from chainrule.nn.attention import scaled_dot_product_attention
 from chainrule.nn.dropout import dropout, dropout2d
 from chainrule.ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
 from chainrule.ops.ctc import ctc_loss
@@ -9,11 +10,13 @@ from chainrule.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_
                                 kl_div, l1_loss, nll_loss, smooth_l1_loss)
 from chainrule.ops.nn import linear, mse_loss
 from chainrule.ops.normalization import batch_norm, group_norm, layer_norm
+from chainrule.ops.recurrent import gru_recurrence, lstm_recurrence, rnn_recurrence
 
 __all__ = [
     "linear", "dropout", "dropout2d",
     "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax",
     "batch_norm", "layer_norm", "group_norm", "embedding", "embedding_bag",
+    "rnn_recurrence", "lstm_recurrence", "gru_recurrence", "scaled_dot_product_attention",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "ctc_loss",
 ]
