@@ -1,7 +1,9 @@
 """Layers and losses as functions (``import chainrule.nn.functional as F``), as in PyTorch."""
 
 from chainrule.nn.attention import scaled_dot_product_attention
+from chainrule.nn.conv import conv1d, conv2d, conv_transpose2d, fold, unfold
 from chainrule.nn.dropout import dropout, dropout2d
+from chainrule.nn.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from chainrule.ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
 from chainrule.ops.ctc import ctc_loss
 from chainrule.ops.elementwise import relu, sigmoid, tanh
@@ -13,7 +15,8 @@ from chainrule.ops.normalization import batch_norm, group_norm, layer_norm
 from chainrule.ops.recurrent import gru_recurrence, lstm_recurrence, rnn_recurrence
 
 __all__ = [
-    "linear", "dropout", "dropout2d",
+    "linear", "dropout", "dropout2d", "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
     "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax",
     "batch_norm", "layer_norm", "group_norm", "embedding", "embedding_bag",
     "rnn_recurrence", "lstm_recurrence", "gru_recurrence", "scaled_dot_product_attention",
