@@ -15,7 +15,8 @@ from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops._operands import as_tensor, common_operands
-from chainrule.ops.conv import Convolution, Fold, TransposedConvolution, Unfold, output_length, window_option
+from chainrule.ops._windows import output_length, window_option
+from chainrule.ops.conv import Convolution, Fold, TransposedConvolution, Unfold
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold"]
 

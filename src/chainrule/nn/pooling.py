@@ -12,7 +12,8 @@ import numpy as np
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops._operands import as_tensor
-from chainrule.ops.conv import AveragePooling, MaxPooling, pool_output_length, window_option
+from chainrule.ops._windows import pool_output_length, window_option
+from chainrule.ops.pooling import AveragePooling, MaxPooling
 from chainrule.ops.linalg import matmul
 from chainrule.tensor import Tensor
 

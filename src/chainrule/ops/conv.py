@@ -1,14 +1,14 @@
-"""Sliding-window primitives: convolution, transposed convolution, max and average pooling, and
-the im2col pair ``unfold``/``fold`` they are differentiated through.
+"""Convolution primitives: convolution, transposed convolution, and the im2col pair
+``unfold``/``fold`` they (and pooling, in ``chainrule.ops.pooling``) are differentiated through.
 
 Every op here reads the windows of its input through one strided view, never a Python loop over
 pixels or batch items. For a padded input ``xp`` of shape (N, C, H, W)::
 
     windows[n, c, i, j, p, q] = xp[n, c, p * stride_h + i * dilation_h, q * stride_w + j * dilation_w]
 
-``_windows`` builds that view without copying; its adjoint ``_col2im`` adds a window-shaped array
-back onto the input grid with one strided slice per kernel offset (a loop over kh * kw offsets,
-not over pixels). A convolution copies the windows once into a (C * kh * kw, N * OH * OW) matrix
+``window_view`` (in ``chainrule.ops._windows``) builds that view without copying; its adjoint
+``col2im`` adds a window-shaped array back onto the input grid with one strided slice per kernel
+offset (a loop over kh * kw offsets, not over pixels). A convolution copies the windows once into a (C * kh * kw, N * OH * OW) matrix
 (im2col) and multiplies it by the (O, C * kh * kw) weight matrix: one BLAS product per group.
 The matrix keeps the batch innermost when that makes its copies cheaper (see
 ``_batch_innermost``); every op still takes and returns contiguous (N, C, H, W) arrays.
@@ -26,106 +26,15 @@ matrix of the forward pass) and otherwise differentiate through the registered o
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
-from chainrule.errors import ShapeError
+from chainrule.ops._windows import col2im, crop_grid, output_length, pad_grid, window_view
 
-__all__ = ["window_option", "output_length", "pool_output_length"]
+__all__ = ["fold_windows"]
 
 TENSOR_METHODS = {}
-
-
-# --- window arithmetic ---------------------------------------------------------------------
-
-def window_option(who, name, value, dims, minimum):
-    """An int or a sequence of ``dims`` ints (each >= minimum) as a tuple, else a ShapeError naming
-    ``who`` (an op name, or a layer whose repr is built only for the message)."""
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-    entries = (value,) * dims if is_int(value) else value
-    if not (isinstance(entries, (tuple, list)) and len(entries) == dims
-            and all(is_int(v) and v >= minimum for v in entries)):
-        who = who if isinstance(who, str) else repr(who)
-        raise ShapeError(f"{who}: invalid {name}; expected an int or {dims} ints, each >= {minimum}, "
-                         f"got {name}={value!r}.")
-    return tuple(int(v) for v in entries)
-
-
-def output_length(size, kernel, stride, padding, dilation):
-    """How many windows fit along one dim: padding is a (before, after) pair; 0 or less if none."""
-    return (size + padding[0] + padding[1] - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def pool_output_length(size, kernel, stride, padding, dilation, ceil_mode):
-    """PyTorch's pooling length: with ceil_mode a last partial window counts if it starts inside
-    the input or its left padding."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    length = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (length - 1) * stride >= size + padding:
-        length -= 1
-    return length
-
-
-def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
-    """Output size and the padding pairs a pooling window view needs (ceil_mode pads the end)."""
-    out, pairs = [], []
-    for size, k, s, p, d in zip(shape[-2:], kernel_size, stride, padding, dilation):
-        length = pool_output_length(size, k, s, p, d, ceil_mode)
-        extra = max(0, (length - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
-        out.append(length)
-        pairs.append((p, p + extra))
-    return tuple(out), tuple(pairs)
-
-
-def _padded(x, padding, value=0.0):
-    """``x`` with ((top, bottom), (left, right)) rows and columns of ``value`` around its last two dims."""
-    (top, bottom), (left, right) = padding
-    if not (top or bottom or left or right):
-        return x
-    h, w = x.shape[-2:]
-    out = np.full(x.shape[:-2] + (top + h + bottom, left + w + right), value, dtype=x.dtype)
-    out[..., top:top + h, left:left + w] = x
-    return out
-
-
-def _cropped(x, padding, size):
-    """The inverse of ``_padded``: the ``size`` block after the (top, left) padding, as a
-    contiguous (N, C, H, W) array (a no-op for a contiguous grid without padding)."""
-    (top, _), (left, _) = padding
-    return np.ascontiguousarray(x[..., top:top + size[0], left:left + size[1]])
-
-
-def _windows(x, kernel_size, stride, dilation, out_size):
-    """A read-only strided view (N, C, kh, kw, OH, OW) of the windows of a padded ``x``; no copy."""
-    n, c = x.shape[:2]
-    sn, sc, sy, sx = x.strides
-    strides = (sn, sc, sy * dilation[0], sx * dilation[1], sy * stride[0], sx * stride[1])
-    return as_strided(x, (n, c) + tuple(kernel_size) + tuple(out_size), strides, writeable=False)
-
-
-def _col2im(cols, size, stride, dilation, batch_last=False):
-    """The adjoint of ``_windows``: add ``cols[n, c, i, j, p, q]`` onto an (N, C) + size grid.
-
-    ``cols`` may have any strides (a broadcast gradient, a transposed product). Overlapping windows
-    add up; the loop runs over the kh * kw kernel offsets, each adding one strided slice. With
-    ``batch_last`` the grid's memory is ordered (C, H, W, N) like cols that come from a
-    batch-innermost product; NumPy follows the memory order, so each slice is long runs.
-    """
-    n, c, kh, kw, oh, ow = cols.shape
-    if batch_last:
-        out = np.zeros((c,) + tuple(size) + (n,), dtype=cols.dtype).transpose(3, 0, 1, 2)
-    else:
-        out = np.zeros((n, c) + tuple(size), dtype=cols.dtype)
-    for i in range(kh):
-        top = i * dilation[0]
-        rows = slice(top, top + stride[0] * (oh - 1) + 1, stride[0])
-        for j in range(kw):
-            left = j * dilation[1]
-            out[:, :, rows, left:left + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
-    return out
 
 
 # --- the matrices of a convolution ---------------------------------------------------------
@@ -165,10 +74,10 @@ def _im2col(x, kernel_size, stride, padding, dilation, out_size, groups, batch_l
         (top, bottom), (left, right) = padding
         grid = np.zeros((c, top + h + bottom, left + w + right, n), dtype=x.dtype)
         grid[:, top:top + h, left:left + w] = x.transpose(1, 2, 3, 0)
-        view = _windows(grid.transpose(3, 0, 1, 2), kernel_size, stride, dilation, out_size)
+        view = window_view(grid.transpose(3, 0, 1, 2), kernel_size, stride, dilation, out_size)
         cols = np.ascontiguousarray(view.transpose(1, 2, 3, 4, 5, 0))
     else:
-        view = _windows(_padded(x, padding), kernel_size, stride, dilation, out_size)
+        view = window_view(pad_grid(x, padding), kernel_size, stride, dilation, out_size)
         cols = np.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5))
     return cols.reshape((groups, -1, cols[0, 0, 0].size))
 
@@ -181,14 +90,14 @@ def _col2im_columns(product, channels, kernel_size, out_size, batch, size, strid
     else:
         cols = product.reshape((channels,) + tuple(kernel_size) + (batch,) + tuple(out_size))
         cols = cols.transpose(3, 0, 1, 2, 4, 5)
-    return _col2im(cols, size, stride, dilation, batch_last)
+    return col2im(cols, size, stride, dilation, batch_last)
 
 
 def _unfold_array(x, kernel_size, stride, padding, dilation):
     n, c, h, w = x.shape
     out_size = tuple(output_length(s, k, st, p, d)
                      for s, k, st, p, d in zip((h, w), kernel_size, stride, padding, dilation))
-    view = _windows(_padded(x, padding), kernel_size, stride, dilation, out_size)
+    view = window_view(pad_grid(x, padding), kernel_size, stride, dilation, out_size)
     return view.copy().reshape((n, c * kernel_size[0] * kernel_size[1], out_size[0] * out_size[1]))
 
 
@@ -199,15 +108,15 @@ def _fold_array(cols, output_size, kernel_size, stride, padding, dilation):
     out_size = tuple(output_length(s, k, st, p, d)
                      for s, k, st, p, d in zip(output_size, kernel_size, stride, padding, dilation))
     cols = cols.reshape((n, ckk // (kh * kw), kh, kw) + out_size)
-    return _cropped(_col2im(cols, padded, stride, dilation), padding, output_size)
+    return crop_grid(col2im(cols, padded, stride, dilation), padding, output_size)
 
 
-def _fold_windows(xp, cols, output_size, kernel_size, stride, padding, dilation):
+def fold_windows(xp, cols, output_size, kernel_size, stride, padding, dilation):
     """Sum window-shaped ``cols`` (N, C, kh, kw, OH, OW) back onto (N, C) + output_size, on arrays
-    with ``_col2im`` and on Tensors with the registered ``fold``."""
+    with ``col2im`` and on Tensors with the registered ``fold``."""
     if xp is _vjp_math.arrays:
         padded = tuple(s + p[0] + p[1] for s, p in zip(output_size, padding))
-        return _cropped(_col2im(cols, padded, stride, dilation), padding, output_size)
+        return crop_grid(col2im(cols, padded, stride, dilation), padding, output_size)
     n, c, kh, kw, oh, ow = cols.shape
     return Fold.apply(cols.reshape((n, c * kh * kw, oh * ow)), output_size=tuple(output_size),
                       kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
@@ -339,7 +248,7 @@ def _convolution_grads_arrays(x, weight, cols, grad_out, needs, groups, batch_la
         product = np.matmul(weight.reshape((groups, o // groups, -1)).transpose(0, 2, 1), go)
         padded = (h + padding[0][0] + padding[0][1], w + padding[1][0] + padding[1][1])
         grid = _col2im_columns(product, c, kernel, grad_out.shape[2:], n, padded, stride, dilation, batch_last)
-        grad_x = _cropped(grid, padding, (h, w))
+        grad_x = crop_grid(grid, padding, (h, w))
     return grad_x, grad_weight
 
 
@@ -410,7 +319,7 @@ class TransposedConvolution(Function):
         product = np.matmul(weight.reshape((groups, c_in // groups, -1)).transpose(0, 2, 1), x_mat)
         grid_size = (full[0] + output_padding[0], full[1] + output_padding[1])
         grid = _col2im_columns(product, c_out, kernel, (h, w), n, grid_size, stride, dilation, batch_last)
-        out = _cropped(grid, ((padding[0], 0), (padding[1], 0)), out_size)
+        out = crop_grid(grid, ((padding[0], 0), (padding[1], 0)), out_size)
         if bias is not None:
             out += bias.reshape((c_out, 1, 1))
         ctx.save_for_backward(x, weight)
@@ -447,110 +356,3 @@ class TransposedConvolution(Function):
                 grad_weight = einsum("ngcl,ngkl->gck", x.reshape((n, groups, c_in // groups, -1)),
                                      cols).reshape(weight.shape)
         return (grad_x, grad_weight) if len(needs) == 2 else (grad_x, grad_weight, grad_bias)
-
-
-# --- pooling -------------------------------------------------------------------------------
-
-def _pool_samples(rng, **extra):
-    def case(shape, label, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False, **options):
-        return Sample((values(rng, shape),), dict(kernel_size=kernel_size, stride=stride, padding=padding,
-                                                  ceil_mode=ceil_mode, **options, **extra), label)
-    return [
-        case((2, 2, 4, 4), "2x2, stride 2"),
-        case((2, 2, 5, 5), "3x3, stride 2, padding 1", kernel_size=(3, 3), padding=(1, 1)),
-        case((1, 2, 5, 6), "overlapping 2x3, stride 1, ceil_mode", kernel_size=(2, 3), stride=(1, 2), ceil_mode=True),
-    ]
-
-
-@register("max_pool2d", samples=lambda rng: _pool_samples(rng, dilation=(1, 1)) + [
-    Sample((values(rng, (1, 2, 6, 5)),), dict(kernel_size=(2, 2), stride=(1, 2), padding=(1, 0), dilation=(2, 2),
-                                               ceil_mode=True), "dilated, padded, ceil_mode")])
-class MaxPooling(Function):
-    """2-D max pooling.  out = the largest element of each window (padding counts as -inf);
-    grad_x = grad_out routed to each window's argmax (overlapping windows add up).
-
-    Ties go to the first element in the window's row-major order, as PyTorch's CPU kernel; a NaN
-    in a window makes its output NaN.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, kernel_size, stride, padding, dilation, ceil_mode):
-        out_size, pairs = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-        view = _windows(_padded(x, pairs, -np.inf), kernel_size, stride, dilation, out_size)
-        offsets = kernel_size[0] * kernel_size[1]
-        best = view[:, :, 0, 0].copy()
-        # argmax holds each window's offset i * kw + j. Offsets are visited in increasing order, so
-        # "the new value wins only if strictly larger" keeps the first of tied maxima, and the
-        # winner's index is a running maximum of better * k (arithmetic beats masked assignment).
-        argmax = np.zeros(best.shape, dtype=np.uint8 if offsets <= 256 else np.int32)
-        for k in range(1, offsets):
-            candidate = view[:, :, k // kernel_size[1], k % kernel_size[1]]
-            better = np.greater(candidate, best)
-            np.maximum(best, candidate, out=best)  # np.maximum propagates NaN
-            np.maximum(argmax, better.astype(argmax.dtype) * argmax.dtype.type(k), out=argmax)
-        ctx.argmax, ctx.in_size, ctx.pairs = argmax, x.shape[2:], pairs
-        ctx.options = dict(kernel_size=kernel_size, stride=stride, dilation=dilation)
-        return best
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        kh, kw = ctx.options["kernel_size"]
-        n, c, oh, ow = grad_out.shape
-        if ctx.xp is _vjp_math.arrays:
-            stride, dilation = ctx.options["stride"], ctx.options["dilation"]
-            padded = tuple(s + p[0] + p[1] for s, p in zip(ctx.in_size, ctx.pairs))
-            grid = np.zeros((n, c) + padded, dtype=grad_out.dtype)
-            disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, (kh, kw)))
-            for k in range(kh * kw):
-                top, left = (k // kw) * dilation[0], (k % kw) * dilation[1]
-                target = grid[:, :, top:top + stride[0] * (oh - 1) + 1:stride[0],
-                              left:left + stride[1] * (ow - 1) + 1:stride[1]]
-                if disjoint:  # each grid cell belongs to one window: write, don't add
-                    np.multiply(grad_out, ctx.argmax == k, out=target)
-                else:
-                    target += grad_out * (ctx.argmax == k)
-            return _cropped(grid, ctx.pairs, ctx.in_size)
-        offsets = np.arange(kh * kw, dtype=ctx.argmax.dtype).reshape((kh, kw, 1, 1))
-        routes = (ctx.argmax[:, :, None, None] == offsets).astype(grad_out.dtype)
-        cols = grad_out.reshape((n, c, 1, 1, oh, ow)) * routes
-        return _fold_windows(ctx.xp, cols, ctx.in_size, padding=ctx.pairs, **ctx.options)
-
-
-@register("avg_pool2d", samples=lambda rng: _pool_samples(rng, count_include_pad=True) + [
-    Sample((values(rng, (1, 2, 5, 6)),), dict(kernel_size=(3, 2), stride=(2, 2), padding=(1, 1), ceil_mode=True,
-                                               count_include_pad=False), "padding not counted, ceil_mode")])
-class AveragePooling(Function):
-    """2-D average pooling.  out = the sum of each window / its divisor;
-    grad_x = grad_out / divisor spread evenly over each window.
-
-    The divisor follows PyTorch: kh * kw clipped to the padded input (ceil_mode windows may run
-    past it), or only the input elements it covers when ``count_include_pad=False``.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, kernel_size, stride, padding, ceil_mode, count_include_pad):
-        dilation = (1, 1)
-        out_size, pairs = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-        view = _windows(_padded(x, pairs), kernel_size, stride, dilation, out_size)
-        total = view[:, :, 0, 0].copy()
-        for k in range(1, kernel_size[0] * kernel_size[1]):
-            total += view[:, :, k // kernel_size[1], k % kernel_size[1]]
-        counts = []
-        for size, length, k, s, p in zip(x.shape[2:], out_size, kernel_size, stride, padding):
-            start = np.arange(length) * s - p
-            end = np.minimum(start + k, size + p)
-            if not count_include_pad:
-                start, end = np.maximum(start, 0), np.minimum(end, size)
-            counts.append(end - start)
-        ctx.scale = (1.0 / np.outer(*counts)).astype(x.dtype)
-        ctx.in_size, ctx.pairs = x.shape[2:], pairs
-        ctx.options = dict(kernel_size=kernel_size, stride=stride, dilation=dilation)
-        total *= ctx.scale
-        return total
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        n, c, oh, ow = grad_out.shape
-        kh, kw = ctx.options["kernel_size"]
-        spread = ctx.xp.broadcast_to((grad_out * ctx.scale).reshape((n, c, 1, 1, oh, ow)), (n, c, kh, kw, oh, ow))
-        return _fold_windows(ctx.xp, spread, ctx.in_size, padding=ctx.pairs, **ctx.options)
