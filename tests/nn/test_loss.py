@@ -9,7 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule.errors import DTypeError, IndexingError, ShapeError
 from chainrule.nn import loss as layers
-from chainrule.ops import loss as F
+import chainrule.nn.functional as F
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

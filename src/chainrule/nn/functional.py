@@ -8,11 +8,11 @@ from chainrule.ops.activation import elu, gelu, leaky_relu, log_softmax, silu, s
 from chainrule.ops.ctc import ctc_loss
 from chainrule.ops.elementwise import relu, sigmoid, tanh
 from chainrule.ops.embedding import embedding, embedding_bag
-from chainrule.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
-                                kl_div, l1_loss, nll_loss, smooth_l1_loss)
+from chainrule.ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, nll_loss
 from chainrule.ops.nn import linear, mse_loss
 from chainrule.ops.normalization import batch_norm, group_norm, layer_norm
 from chainrule.ops.recurrent import gru_recurrence, lstm_recurrence, rnn_recurrence
+from chainrule.ops.regression_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss
 
 __all__ = [
     "linear", "dropout", "dropout2d", "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold",

@@ -7,9 +7,9 @@ repr shows no arguments: ``CrossEntropyLoss()``.
 """
 
 from chainrule.nn.module import Module
-from chainrule.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
-                                kl_div, l1_loss, nll_loss, smooth_l1_loss)
+from chainrule.ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, nll_loss
 from chainrule.ops.nn import mse_loss
+from chainrule.ops.regression_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss
 from chainrule.tensor import Tensor
 
 __all__ = ["MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",

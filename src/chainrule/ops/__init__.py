@@ -1,12 +1,12 @@
 """The primitives, one family per module, and the functions and Tensor methods built on them."""
 
 from chainrule.ops import (activation, binary, conv, ctc, elementwise, embedding, indexing, linalg, loss,
-                           nn, normalization, pooling, recurrent, reduce, shape)
+                           nn, normalization, pooling, recurrent, reduce, regression_loss, shape)
 
 __all__ = ["FAMILIES", "attach_methods"]
 
-FAMILIES = (elementwise, binary, reduce, shape, indexing, linalg, nn, activation, loss, ctc, conv,
-            normalization, embedding, pooling, recurrent)
+FAMILIES = (elementwise, binary, reduce, shape, indexing, linalg, nn, activation, loss, regression_loss, ctc,
+            conv, normalization, embedding, pooling, recurrent)
 
 
 def attach_methods(tensor_class):

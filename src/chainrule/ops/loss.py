@@ -1,4 +1,4 @@
-"""Loss functions with PyTorch's reductions, weights and conventions.
+"""Classification losses with PyTorch's reductions, weights and conventions.
 
 Fused into one primitive each (one graph node, the gradient written once):
 
@@ -11,14 +11,10 @@ Fused into one primitive each (one graph node, the gradient written once):
   finite loss.
 - ``binary_cross_entropy_with_logits``: for stability, written with softplus so no logit
   overflows e**x.
-- ``huber_loss`` and ``kl_div``: for speed, and for kl_div's 0 * log 0 = 0 at zero targets.
-
-Composed from primitives: ``l1_loss`` (abs of the difference, then the reduction) and
-``smooth_l1_loss`` (``huber_loss(delta=beta) / beta``, or ``l1_loss`` when beta is 0).
 
 Reductions: "mean" (the weighted mean ``sum(w_i loss_i) / sum(w_i)`` for class-index targets of
-cross_entropy and nll_loss, ignored targets excluded), "sum", "none" (kl_div also "batchmean":
-the sum divided by the batch size). A mean over nothing is NaN, as in PyTorch.
+cross_entropy and nll_loss, ignored targets excluded), "sum", "none". A mean over nothing is NaN,
+as in PyTorch. Regression and divergence losses are in ``chainrule.ops.regression_loss``.
 """
 
 import numpy as np
@@ -26,37 +22,14 @@ import numpy as np
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import DTypeError, IndexingError, ShapeError
-from chainrule.ops._operands import as_tensor, common_operands
+from chainrule.ops._loss_reduction import (REDUCTIONS, array_of, check_reduction, float_input, reduce,
+                                           same_shape_operands, upstream)
+from chainrule.ops._operands import as_tensor
 from chainrule.ops.activation import _on_tensors, _sigmoid, log_softmax, softplus
 from chainrule.tensor import Tensor
 
-__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div"]
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-# --- reductions --------------------------------------------------------------------------------
-
-def _reduce(ctx, losses, reduction, denominator):
-    """Reduce elementwise losses and remember how to spread the gradient back over them."""
-    ctx.reduction = reduction
-    ctx.denominator = np.asarray(denominator, dtype=losses.dtype)
-    if reduction == "none":
-        return losses
-    total = losses.sum()
-    if reduction == "sum":
-        return total
-    with np.errstate(invalid="ignore", divide="ignore"):  # a mean over nothing is NaN, silently
-        return total / ctx.denominator
-
-
-def _upstream(ctx, grad_out):
-    """The gradient reaching each elementwise loss: grad_out, divided by the mean's denominator."""
-    if ctx.reduction == "sum" or ctx.reduction == "none":
-        return grad_out
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return grad_out / ctx.denominator
 
 
 def _kept(shape, dim):
@@ -66,7 +39,7 @@ def _kept(shape, dim):
 
 def _per_row(ctx, grad_out):
     """The upstream gradient of each row's loss, with the class dim put back for broadcasting."""
-    g = _upstream(ctx, grad_out)
+    g = upstream(ctx, grad_out)
     if ctx.reduction == "none":
         g = g.reshape(grad_out.shape[:ctx.dim] + (1,) + grad_out.shape[ctx.dim:])
     return g
@@ -167,14 +140,14 @@ class CrossEntropy(Function):
         if ctx.probabilities:
             ctx.save_for_backward(input, target, log_probs)
             losses = -(_probability_weights(ctx, target) * log_probs).sum(axis=dim)
-            return _reduce(ctx, losses, reduction, input.size // max(n_classes, 1))
+            return reduce(ctx, losses, reduction, input.size // max(n_classes, 1))
         ctx.save_for_backward(input, log_probs)
         picked, denominator = _pick(ctx, log_probs)
         losses = -picked
         if label_smoothing:
             smooth = np.where(target != ignore_index, (log_probs * ctx.class_weight).sum(axis=dim), 0)
             losses = losses * (1 - label_smoothing) - smooth * (label_smoothing / n_classes)
-        return _reduce(ctx, losses, reduction, denominator)
+        return reduce(ctx, losses, reduction, denominator)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -214,7 +187,7 @@ class NLLLoss(Function):
     def forward(ctx, input, target, *, weight=None, ignore_index=-100, reduction="mean"):
         _store_class_options(ctx, input, target, weight, ignore_index, 0.0)
         picked, denominator = _pick(ctx, input)
-        return _reduce(ctx, -picked, reduction, denominator)
+        return reduce(ctx, -picked, reduction, denominator)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -233,10 +206,6 @@ def _clamped_log(xp, x, x_values):
     return xp.where(positive, xp.log(xp.where(positive, x, 1.0)), _LOG_FLOOR)
 
 
-def _values(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _softplus_of_negative(x):
     """log(1 + e**-x) = max(-x, 0) + log1p(e**-|x|), which never overflows."""
     return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
@@ -245,7 +214,7 @@ def _softplus_of_negative(x):
 def _bce_samples(rng):
     shape = (4, 3)
     return [Sample((values(rng, shape, 0.05, 0.95), values(rng, shape, 0.0, 1.0)), {"reduction": reduction})
-            for reduction in _REDUCTIONS] + [
+            for reduction in REDUCTIONS] + [
         Sample((values(rng, shape, 0.05, 0.95), values(rng, shape, 0.0, 1.0)),
                {"reduction": "mean", "weight": values(rng, (3,), 0.5, 2.0)}, "weight broadcast over rows"),
         Sample((values(rng, (), 0.05, 0.95), values(rng, (), 0.0, 1.0)), {"reduction": "sum"}, "0-d")]
@@ -265,13 +234,13 @@ class BinaryCrossEntropy(Function):
         log_p = _clamped_log(np, input, input)
         log_not_p = _clamped_log(np, 1 - input, 1 - input)
         losses = -(target * (log_p - log_not_p) + log_not_p) * ctx.weight
-        return _reduce(ctx, losses, reduction, input.size)
+        return reduce(ctx, losses, reduction, input.size)
 
     @staticmethod
     def backward(ctx, grad_out):
         input, target = ctx.saved
-        xp, p = ctx.xp, _values(input)
-        g = _upstream(ctx, grad_out) * ctx.weight
+        xp, p = ctx.xp, array_of(input)
+        g = upstream(ctx, grad_out) * ctx.weight
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
             product = input - input * input
@@ -285,7 +254,7 @@ class BinaryCrossEntropy(Function):
 def _bce_logits_samples(rng):
     shape = (4, 3)
     return [Sample((values(rng, shape, -3.0, 3.0), values(rng, shape, 0.0, 1.0)), {"reduction": reduction})
-            for reduction in _REDUCTIONS] + [
+            for reduction in REDUCTIONS] + [
         Sample((values(rng, shape, -3.0, 3.0), values(rng, shape, 0.0, 1.0)),
                {"reduction": "mean", "weight": values(rng, (4, 1), 0.5, 2.0),
                 "pos_weight": values(rng, (3,), 0.5, 3.0)}, "weight and pos_weight"),
@@ -307,12 +276,12 @@ class BinaryCrossEntropyWithLogits(Function):
         softplus_neg = _softplus_of_negative(input)
         log_weight = (ctx.pos_weight - 1) * target + 1
         losses = ((1 - target) * input + log_weight * softplus_neg) * ctx.weight
-        return _reduce(ctx, losses, reduction, losses.size)
+        return reduce(ctx, losses, reduction, losses.size)
 
     @staticmethod
     def backward(ctx, grad_out):
         input, target = ctx.saved
-        g = _upstream(ctx, grad_out) * ctx.weight
+        g = upstream(ctx, grad_out) * ctx.weight
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
             log_weight = (ctx.pos_weight - 1) * target + 1
@@ -324,116 +293,7 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_input, grad_target
 
 
-# --- regression and divergence ------------------------------------------------------------------
-
-def _huber_samples(rng):
-    def pair(shape):
-        target = values(rng, shape)
-        # |input - target| stays 0.2 away from delta = 0.6, where the second derivative jumps.
-        return np.asarray(values(rng, shape, -0.5, 0.5, away_from=(-0.15, 0.15), margin=0.05) * 4 + target), target
-    return [Sample(pair((4, 3)), {"delta": 0.6, "reduction": reduction}) for reduction in _REDUCTIONS] + [
-        Sample(pair(()), {"delta": 0.6, "reduction": "mean"}, "0-d")]
-
-
-@register("huber_loss", samples=_huber_samples)
-class HuberLoss(Function):
-    """Quadratic near 0, linear beyond delta, fused for speed. With d = input - target:
-    out = d**2 / 2 where |d| <= delta, else delta (|d| - delta / 2), reduced;
-    grad_input = g * clip(d, -delta, delta),  grad_target = -grad_input."""
-
-    @staticmethod
-    def forward(ctx, input, target, *, delta=1.0, reduction="mean"):
-        diff = input - target
-        size = np.abs(diff)
-        # At |d| = delta both pieces have slope +-delta; the quadratic side is used.
-        inside = size <= delta
-        ctx.save_for_backward(input, target, inside, np.where(diff > 0, delta, -delta).astype(diff.dtype))
-        losses = np.where(inside, diff * diff * 0.5, (size - delta * 0.5) * delta)
-        return _reduce(ctx, losses, reduction, diff.size)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        input, target, inside, edge = ctx.saved
-        # The difference is recomputed from the saved inputs so it stays a function of them.
-        grad_input = _upstream(ctx, grad_out) * ctx.xp.where(inside, input - target, edge)
-        need_input, need_target = ctx.needs_input_grad
-        return (grad_input if need_input else None), (-grad_input if need_target else None)
-
-
-def _kl_samples(rng):
-    shape = (4, 3)
-    return [Sample((values(rng, shape, -3.0, 0.0), values(rng, shape, 0.1, 1.0)), {"reduction": reduction})
-            for reduction in ("batchmean", "mean", "sum", "none")] + [
-        Sample((values(rng, shape, -3.0, 0.0), values(rng, shape, -3.0, 0.0)),
-               {"reduction": "batchmean", "log_target": True}, "log target")]
-
-
-@register("kl_div", samples=_kl_samples)
-class KLDiv(Function):
-    """Kullback-Leibler divergence of a target from log-probabilities x, fused (0 log 0 = 0) and for speed.
-    out = t (log t - x) (0 where t = 0), or e**t (t - x) with log_target, reduced;
-    grad_x = -g t (or -g e**t),  grad_t = g (log t + 1 - x) (0 where t = 0), or g e**t (t - x + 1)."""
-
-    @staticmethod
-    def forward(ctx, input, target, *, reduction="mean", log_target=False):
-        ctx.save_for_backward(input, target)
-        ctx.log_target = log_target
-        if log_target:
-            losses = np.exp(target) * (target - input)
-        else:
-            positive = target > 0
-            losses = np.where(positive, target * (np.log(np.where(positive, target, 1)) - input), 0)
-        if reduction == "batchmean":
-            return _reduce(ctx, losses, "mean", input.shape[0] if input.ndim else 1)
-        return _reduce(ctx, losses, reduction, input.size)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        input, target = ctx.saved
-        xp = ctx.xp
-        g = _upstream(ctx, grad_out)
-        grad_input = grad_target = None
-        if ctx.log_target:
-            probability = xp.exp(target)
-            if ctx.needs_input_grad[0]:
-                grad_input = -(g * probability)
-            if ctx.needs_input_grad[1]:
-                grad_target = g * probability * (target - input + 1)
-            return grad_input, grad_target
-        if ctx.needs_input_grad[0]:
-            grad_input = -(g * target)
-        if ctx.needs_input_grad[1]:
-            # At t = 0 the derivative is -inf; 0 is used, like the loss term itself (PyTorch gives NaN).
-            positive = _values(target) > 0
-            grad_target = g * xp.where(positive, xp.log(xp.where(positive, target, 1.0)) + 1 - input, 0.0)
-        return grad_input, grad_target
-
-
 # --- public functions -------------------------------------------------------------------------
-
-def _check_reduction(op, reduction, allowed=_REDUCTIONS):
-    if reduction not in allowed:
-        raise ShapeError(f"{op}: unknown reduction; expected one of {allowed}, got {reduction!r}.")
-
-
-def _float_input(op, input):
-    input = as_tensor(input)
-    if input.data.dtype.kind != "f":
-        raise DTypeError(f"{op}: the input must be floating point; expected float32 or float64, "
-                         f"got {input.data.dtype}.")
-    return input
-
-
-def _same_shape_operands(op, input, target):
-    """Input and target as float Tensors of one dtype and one shape."""
-    input, target = common_operands(_float_input(op, input), target)
-    if target.data.dtype.kind != "f":
-        target = target.to(input.data.dtype)
-    if input.shape != target.shape:
-        raise ShapeError(f"{op}: input and target shapes differ; expected equal shapes, got "
-                         f"input.shape={input.shape}, target.shape={target.shape}.")
-    return input, target
-
 
 def _weight_array(op, name, weight, dtype, shape=None, broadcast_to=None):
     """A weight option as a constant ndarray (weights are not differentiated, as in PyTorch)."""
@@ -458,7 +318,7 @@ def _weight_array(op, name, weight, dtype, shape=None, broadcast_to=None):
 
 def _class_operands(op, input, target, weight, ignore_index):
     """Validate (input, target, weight) of cross_entropy / nll_loss; return them ready for apply."""
-    input = _float_input(op, input)
+    input = float_input(op, input)
     if input.ndim == 0:
         raise ShapeError(f"{op}: the input has no class dimension; expected shape (C,), (N, C) or "
                          f"(N, C, d1, ...), got shape ().")
@@ -512,7 +372,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         >>> round(cross_entropy(cr.tensor([[0.0, 0.0]]), cr.tensor([1])).item(), 4)
         0.6931
     """
-    _check_reduction("cross_entropy", reduction)
+    check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ShapeError(f"cross_entropy: label_smoothing out of range; expected 0 <= label_smoothing <= 1, "
                          f"got {label_smoothing}.")
@@ -523,15 +383,15 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
 
 def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
-    _check_reduction("nll_loss", reduction)
+    check_reduction("nll_loss", reduction)
     input, target, weight = _class_operands("nll_loss", input, target, weight, ignore_index)
     return NLLLoss.apply(input, target, weight=weight, ignore_index=ignore_index, reduction=reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
-    _check_reduction("binary_cross_entropy", reduction)
-    input, target = _same_shape_operands("binary_cross_entropy", input, target)
+    check_reduction("binary_cross_entropy", reduction)
+    input, target = same_shape_operands("binary_cross_entropy", input, target)
     p = input.data
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise ShapeError(f"binary_cross_entropy: input values out of range; expected probabilities in "
@@ -545,63 +405,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     """Binary cross-entropy of logits, stable for any logit; ``pos_weight`` scales the positive term
     (broadcast along the last, class, dimension)."""
     op = "binary_cross_entropy_with_logits"
-    _check_reduction(op, reduction)
-    input, target = _same_shape_operands(op, input, target)
+    check_reduction(op, reduction)
+    input, target = same_shape_operands(op, input, target)
     dtype = input.data.dtype
     weight = _weight_array(op, "weight", weight, dtype, broadcast_to=input.shape)
     pos_weight = _weight_array(op, "pos_weight", pos_weight, dtype, broadcast_to=input.shape)
     return BinaryCrossEntropyWithLogits.apply(input, target, weight=weight, pos_weight=pos_weight,
                                               reduction=reduction)
-
-
-def _reduce_composite(losses, reduction):
-    if reduction == "mean":
-        return losses.mean()
-    return losses.sum() if reduction == "sum" else losses
-
-
-def l1_loss(input, target, *, reduction="mean"):
-    """Mean absolute error (composed: abs of the difference, then the reduction; slope 0 at a tie)."""
-    _check_reduction("l1_loss", reduction)
-    input, target = _same_shape_operands("l1_loss", input, target)
-    return _reduce_composite((input - target).abs(), reduction)
-
-
-def _positive(op, name, value, allow_zero=False):
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise DTypeError(f"{op}: {name} must be a number; expected a float, got {value!r}.")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ShapeError(f"{op}: {name} out of range; expected {name} {'>=' if allow_zero else '>'} 0, got {value}.")
-    return float(value)
-
-
-def huber_loss(input, target, *, reduction="mean", delta=1.0):
-    """Huber loss: squared error within ``delta`` of the target, absolute error (times delta) beyond."""
-    _check_reduction("huber_loss", reduction)
-    delta = _positive("huber_loss", "delta", delta)
-    input, target = _same_shape_operands("huber_loss", input, target)
-    return HuberLoss.apply(input, target, delta=delta, reduction=reduction)
-
-
-def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
-    """Smooth L1: ``huber_loss(delta=beta) / beta`` (composed), and ``l1_loss`` when beta is 0."""
-    _check_reduction("smooth_l1_loss", reduction)
-    beta = _positive("smooth_l1_loss", "beta", beta, allow_zero=True)
-    if beta == 0:
-        return l1_loss(input, target, reduction=reduction)
-    input, target = _same_shape_operands("smooth_l1_loss", input, target)
-    return HuberLoss.apply(input, target, delta=beta, reduction=reduction) / beta
-
-
-def kl_div(input, target, *, reduction="mean", log_target=False):
-    """KL divergence ``sum target * (log target - input)`` of a target from log-probabilities ``input``.
-
-    ``reduction="batchmean"`` divides the sum by the batch size (the true KL per sample);
-    ``"mean"`` divides by the number of elements, as PyTorch does.
-    """
-    _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
-    input, target = _same_shape_operands("kl_div", input, target)
-    return KLDiv.apply(input, target, reduction=reduction, log_target=bool(log_target))
 
 
 TENSOR_METHODS = {}
