@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.errors import DTypeError
 
-__all__ = ["float32", "float64", "int64", "bool_", "ALLOWED", "DEFAULT_FLOAT", "resolve", "as_array"]
+__all__ = ["float32", "float64", "int64", "bool_", "ALLOWED", "DEFAULT_FLOAT", "resolve", "resolve_float", "as_array"]
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -40,6 +40,14 @@ def resolve(dtype):
     if resolved not in ALLOWED:
         raise DTypeError(
             f"dtype: unsupported dtype; expected one of float32, float64, int64, bool, got {dtype!r}.")
+    return resolved
+
+
+def resolve_float(owner, dtype):
+    """The float dtype named by ``dtype`` (the default float when None), else a DTypeError naming ``owner``."""
+    resolved = DEFAULT_FLOAT if dtype is None else resolve(dtype)
+    if resolved.kind != "f":
+        raise DTypeError(f"{owner}: needs a floating point dtype; expected float32 or float64, got {resolved}.")
     return resolved
 
 

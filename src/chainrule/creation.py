@@ -99,20 +99,13 @@ def eye(n, m=None, dtype=None, requires_grad=False):
                   requires_grad=requires_grad)
 
 
-def _float_dtype(op, dtype):
-    dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
-    if dtype.kind != "f":
-        raise DTypeError(f"{op}: random draws need a float dtype; expected float32 or float64, got {dtype}.")
-    return dtype
-
-
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform draws from [0, 1), from chainrule's seeded generator."""
-    return _new("rand", shape, _float_dtype("rand", dtype), requires_grad,
+    return _new("rand", shape, _dtypes.resolve_float("rand", dtype), requires_grad,
                 lambda s, d: _random.generator().random(s, dtype=d))
 
 
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal draws, from chainrule's seeded generator."""
-    return _new("randn", shape, _float_dtype("randn", dtype), requires_grad,
+    return _new("randn", shape, _dtypes.resolve_float("randn", dtype), requires_grad,
                 lambda s, d: _random.generator().standard_normal(s, dtype=d))

@@ -160,7 +160,7 @@ class MultiheadAttention(Module):
         if not 0.0 <= dropout <= 1.0:
             raise ShapeError(f"MultiheadAttention: dropout probability out of range; expected 0 <= dropout <= 1, "
                              f"got {dropout}.")
-        dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
+        dtype = _dtypes.resolve_float(type(self).__name__, dtype)
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
         self.dropout, self.batch_first = dropout, batch_first
         self.in_proj_weight = Parameter(zeros(3 * embed_dim, embed_dim, dtype=dtype))

@@ -248,7 +248,7 @@ class _ConvNd(Module):
         else:
             self.padding = window_option(name, "padding", padding, dims, 0)
         self.groups = groups
-        dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
+        dtype = _dtypes.resolve_float(type(self).__name__, dtype)
         shape = ((in_channels, out_channels // groups) if self.transposed else
                  (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(zeros(shape, dtype=dtype))

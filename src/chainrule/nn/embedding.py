@@ -7,7 +7,7 @@ import numpy as np
 
 from chainrule import _dtypes
 from chainrule.creation import zeros
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -18,14 +18,6 @@ __all__ = ["Embedding", "EmbeddingBag"]
 
 
 # --- layers ------------------------------------------------------------------------------------
-
-def _float_dtype(layer, dtype):
-    dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
-    if dtype.kind != "f":
-        raise DTypeError(f"{layer}: the weight must be floating point; expected dtype float32 or float64, "
-                         f"got {dtype}.")
-    return dtype
-
 
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` vectors, as ``torch.nn.Embedding``.
@@ -50,7 +42,8 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_index("Embedding", padding_idx, num_embeddings)
-        self.weight = Parameter(zeros(num_embeddings, embedding_dim, dtype=_float_dtype("Embedding", dtype)))
+        dtype = _dtypes.resolve_float("Embedding", dtype)
+        self.weight = Parameter(zeros(num_embeddings, embedding_dim, dtype=dtype))
         self.reset_parameters()
 
     @classmethod
@@ -108,7 +101,8 @@ class EmbeddingBag(Module):
         self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
         self.include_last_offset = include_last_offset
         self.padding_idx = _padding_index("EmbeddingBag", padding_idx, num_embeddings)
-        self.weight = Parameter(zeros(num_embeddings, embedding_dim, dtype=_float_dtype("EmbeddingBag", dtype)))
+        dtype = _dtypes.resolve_float("EmbeddingBag", dtype)
+        self.weight = Parameter(zeros(num_embeddings, embedding_dim, dtype=dtype))
         self.reset_parameters()
 
     def reset_parameters(self):

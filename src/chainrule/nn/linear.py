@@ -29,7 +29,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
+        dtype = _dtypes.resolve_float("Linear", dtype)
         self.weight = Parameter(zeros(out_features, in_features, dtype=dtype))
         self.bias = Parameter(zeros(out_features, dtype=dtype)) if bias else None
         self.reset_parameters()

@@ -70,7 +70,10 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Huber loss divided by ``beta``: ``d**2 / (2 beta)`` within beta, ``|d| - beta / 2`` beyond.  Shape: as MSELoss."""
+    """Huber loss divided by ``beta``: ``d**2 / (2 beta)`` within beta, ``|d| - beta / 2`` beyond.
+
+    Shape: as MSELoss.
+    """
 
     def __init__(self, *, reduction="mean", beta=1.0):
         super().__init__(reduction)

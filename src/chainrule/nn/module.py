@@ -97,7 +97,7 @@ class Module:
         """Direct sub-modules with their names, including those held in lists, tuples and dicts."""
         seen = set()
         for name, value in self._members():
-            for child_name, child in _modules_in(name, value):
+            for child_name, child in _held(name, value, Module):
                 if id(child) not in seen:
                     seen.add(id(child))
                     yield child_name, child
@@ -130,7 +130,7 @@ class Module:
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for module_name, module in modules:
             for name, value in module._members():
-                for param_name, param in _parameters_in(name, value):
+                for param_name, param in _held(name, value, Parameter):
                     if id(param) not in seen:
                         seen.add(id(param))
                         yield (f"{module_name}.{param_name}" if module_name else param_name), param
@@ -266,25 +266,14 @@ class _HookHandle:
         self._hooks.pop(self._key, None)
 
 
-def _modules_in(name, value):
-    """(dotted name, module) pairs held by one attribute value."""
-    if isinstance(value, Module):
+def _held(name, value, kind):
+    """(dotted name, object) pairs of type ``kind`` held by one attribute value: the value itself, or
+    the items of lists, tuples and dicts (not looking inside modules)."""
+    if isinstance(value, kind):
         yield name, value
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from _modules_in(f"{name}.{i}", item)
+            yield from _held(f"{name}.{i}", item, kind)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _modules_in(f"{name}.{key}", item)
-
-
-def _parameters_in(name, value):
-    """(dotted name, parameter) pairs held directly by one attribute value (not inside modules)."""
-    if isinstance(value, Parameter):
-        yield name, value
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from _parameters_in(f"{name}.{i}", item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _parameters_in(f"{name}.{key}", item)
+            yield from _held(f"{name}.{key}", item, kind)

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import _dtypes
 from chainrule.creation import ones, tensor, zeros
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -19,12 +19,12 @@ from chainrule.ops.normalization import batch_norm, group_norm, layer_norm
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
 
 
-def _float_dtype(layer, dtype):
-    dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
-    if dtype.kind != "f":
-        raise DTypeError(f"{layer}: parameters must be floating point; expected dtype float32 or float64, "
-                         f"got {dtype}.")
-    return dtype
+def _reset_affine(layer):
+    """A normalization layer's learnt scale to 1 and shift to 0 (either may be absent)."""
+    if layer.weight is not None:
+        init.ones_(layer.weight)
+    if layer.bias is not None:
+        init.zeros_(layer.bias)
 
 
 class _BatchNorm(Module):
@@ -35,7 +35,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
                  bias=True, dtype=None):
         super().__init__()
-        dtype = _float_dtype(type(self).__name__, dtype)
+        dtype = _dtypes.resolve_float(type(self).__name__, dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
@@ -58,10 +58,7 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         """Reset the running statistics, weight 1 and bias 0."""
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, x):
         raise NotImplementedError
@@ -160,7 +157,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *, dtype=None):
         super().__init__()
-        dtype = _float_dtype("LayerNorm", dtype)
+        dtype = _dtypes.resolve_float("LayerNorm", dtype)
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps = tuple(int(s) for s in normalized_shape), eps
@@ -170,10 +167,7 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         """Weight 1 and bias 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x):
         k = len(self.normalized_shape)
@@ -211,17 +205,14 @@ class GroupNorm(Module):
         if num_groups <= 0 or num_channels % num_groups:
             raise ShapeError(f"GroupNorm: the channels must split into equal groups; expected num_groups to "
                              f"divide num_channels={num_channels}, got num_groups={num_groups}.")
-        dtype = _float_dtype("GroupNorm", dtype)
+        dtype = _dtypes.resolve_float("GroupNorm", dtype)
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         self.weight = Parameter(ones(num_channels, dtype=dtype)) if affine else None
         self.bias = Parameter(zeros(num_channels, dtype=dtype)) if affine and bias else None
 
     def reset_parameters(self):
         """Weight 1 and bias 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:

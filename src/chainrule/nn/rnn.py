@@ -52,7 +52,7 @@ class _RecurrentLayer(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
-        dtype = _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.resolve(dtype)
+        dtype = _dtypes.resolve_float(type(self).__name__, dtype)
         rows = self.gates * hidden_size
         for layer in range(num_layers):  # PyTorch's names and order
             for suffix in self._suffixes():

@@ -8,8 +8,9 @@ pixels or batch items. For a padded input ``xp`` of shape (N, C, H, W)::
 
 ``window_view`` (in ``chainrule.ops._windows``) builds that view without copying; its adjoint
 ``col2im`` adds a window-shaped array back onto the input grid with one strided slice per kernel
-offset (a loop over kh * kw offsets, not over pixels). A convolution copies the windows once into a (C * kh * kw, N * OH * OW) matrix
-(im2col) and multiplies it by the (O, C * kh * kw) weight matrix: one BLAS product per group.
+offset (a loop over kh * kw offsets, not over pixels). A convolution copies the windows once into
+a (C * kh * kw, N * OH * OW) matrix (im2col) and multiplies it by the (O, C * kh * kw) weight
+matrix: one BLAS product per group.
 The matrix keeps the batch innermost when that makes its copies cheaper (see
 ``_batch_innermost``); every op still takes and returns contiguous (N, C, H, W) arrays.
 

@@ -249,7 +249,8 @@ abs = _unary_function(Abs, "abs", "Elementwise absolute value.")
 sin = _unary_function(Sin, "sin", "Elementwise sine.", floating=True)
 cos = _unary_function(Cos, "cos", "Elementwise cosine.", floating=True)
 tanh = _unary_function(Tanh, "tanh", "Elementwise hyperbolic tangent.", floating=True)
-sigmoid = _unary_function(Sigmoid, "sigmoid", "Elementwise logistic function 1 / (1 + e**-input), stable for any input.", floating=True)
+sigmoid = _unary_function(Sigmoid, "sigmoid", "Elementwise logistic function 1 / (1 + e**-input), stable everywhere.",
+                          floating=True)
 relu = _unary_function(ReLU, "relu", "Elementwise max(input, 0).")
 sign = _unary_function(Sign, "sign", "Elementwise sign (-1, 0, 1), without gradient.")
 

@@ -333,7 +333,8 @@ def _class_operands(op, input, target, weight, ignore_index):
                              f"got {target.data.dtype}.")
         if ignore_index != -100:
             raise DTypeError(f"{op}: ignore_index applies to class-index targets; expected int64 targets or "
-                             f"ignore_index=-100, got {target.data.dtype} probabilities with ignore_index={ignore_index}.")
+                             f"ignore_index=-100, got {target.data.dtype} probabilities with "
+                             f"ignore_index={ignore_index}.")
         if target.data.dtype != input.data.dtype:
             target = target.to(input.data.dtype)
         if target.shape != input.shape:
