@@ -166,7 +166,9 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.negative(x, out=np.empty_like(x))  # out= keeps a 0-d result an array, not a scalar
+        out = np.negative(x)
+        if out.ndim == 0:
+            out = np.asarray(out)  # NumPy gives a 0-d result as a scalar, which cannot be written in place
         np.minimum(out, _EXP_LIMIT[out.dtype], out=out)
         np.exp(out, out=out)
         out += _ONE
