@@ -1,7 +1,5 @@
 """Dropout: zero random activations while training, scaling the rest so the expectation is kept."""
 
-import numpy as np
-
 from chainrule import _random
 from chainrule.errors import ShapeError
 from chainrule.nn.module import Module
@@ -17,9 +15,12 @@ def _check_p(op, p):
 
 
 def _apply_mask(input, p, mask_shape):
-    keep = _random.generator().random(mask_shape) >= p
-    scale = np.asarray(keep, dtype=input.data.dtype) / (1.0 - p) if p < 1 else np.zeros(mask_shape, input.data.dtype)
-    return input * Tensor._wrap(scale.astype(input.data.dtype, copy=False))
+    """``input`` times a constant mask of 0 (probability p) and 1 / (1 - p), drawn from the seeded generator."""
+    dtype = input.data.dtype
+    keep = (_random.generator().random(mask_shape) >= p).astype(dtype)
+    if p < 1:
+        keep *= dtype.type(1.0 / (1.0 - p))
+    return input * Tensor._wrap(keep)
 
 
 def dropout(input, p=0.5, training=True):
