@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.errors import GradError
 
-__all__ = ["arrays", "tensors", "saved_as_tensors"]
+__all__ = ["arrays", "tensors", "saved_as_tensors", "on_tensors", "sigmoid_array"]
 
 
 def _index_put_arrays(base, index, values, accumulate):
@@ -60,6 +60,33 @@ def _prod_of_others_arrays(x, dim):
     return np.moveaxis(before * after, -1, dim)
 
 
+# NumPy multiplies by a 0-d array faster than by a Python float; float32 constants keep float32
+# inputs float32 without narrowing float64 ones.
+_ONE = np.array(1.0, dtype=np.float32)
+_EXP_LIMIT = {np.dtype(t): np.array(np.floor(np.log(np.finfo(t).max)), dtype=t) for t in (np.float32, np.float64)}
+
+
+def sigmoid_array(x):
+    """1 / (1 + e**-x) on a float array, without overflow and with relative accuracy in both tails.
+
+    -x is capped just below log(largest float) before exp, so e**-x never overflows (no warning
+    for x = -1000), and the tail keeps its relative accuracy: sigmoid(-50) is 1.9e-22, not 0.
+    """
+    out = np.negative(x)
+    if out.ndim == 0:
+        out = np.asarray(out)  # NumPy gives a 0-d result as a scalar, which cannot be written in place
+    np.minimum(out, _EXP_LIMIT[out.dtype], out=out)
+    np.exp(out, out=out)
+    out += _ONE
+    np.reciprocal(out, out=out)
+    return out
+
+
+def on_tensors(ctx):
+    """True while the engine runs ``ctx``'s backward on Tensors (create_graph=True)."""
+    return ctx.xp is not arrays
+
+
 def _broadcast_to_arrays(x, shape):
     """A read-only view of ``x`` broadcast to ``shape``; np.broadcast_to without its overhead."""
     x = np.asarray(x)
@@ -82,6 +109,9 @@ class arrays:
     """ndarray implementations (the ordinary backward pass)."""
 
     dot = staticmethod(np.dot)
+    tanh = staticmethod(np.tanh)
+    sigmoid = staticmethod(sigmoid_array)
+    clip = staticmethod(np.clip)
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     sin = staticmethod(np.sin)
@@ -109,6 +139,18 @@ class tensors:
     @staticmethod
     def dot(a, b):
         return a @ b
+
+    @staticmethod
+    def tanh(x):
+        return x.tanh()
+
+    @staticmethod
+    def sigmoid(x):
+        return x.sigmoid()
+
+    @staticmethod
+    def clip(x, low, high):
+        return x.clamp(low, high)
 
     @staticmethod
     def exp(x):

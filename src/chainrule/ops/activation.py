@@ -1,7 +1,7 @@
 """Activation functions beyond the elementwise basics: softmax family, leaky_relu, elu, gelu, silu, softplus.
 
 Every one is stable for huge inputs (no overflow, no NaN, no warning). Their backward formulas
-need tanh, sigmoid, erf or clipping, which ``ctx.xp`` lacks: ``_on_tensors(ctx)`` picks the
+need tanh, sigmoid, erf or clipping, which ``ctx.xp`` lacks: ``on_tensors(ctx)`` picks the
 Tensor method (so create_graph=True gives second derivatives) or the NumPy function.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule import _dtypes
 from chainrule._checks import normalize_dim
-from chainrule.autograd import _vjp_math
+from chainrule.autograd._vjp_math import on_tensors
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, unary, values
 from chainrule.errors import DTypeError, ShapeError
@@ -86,26 +86,10 @@ def log_softmax(input, dim):
 
 # --- helpers for backward formulas that run on arrays and on Tensors ----------------------------
 
-def _on_tensors(ctx):
-    """True while the engine runs ``backward`` on Tensors (create_graph=True)."""
-    return ctx.xp is not _vjp_math.arrays
-
-
-def _tanh(ctx, x):
-    return x.tanh() if _on_tensors(ctx) else np.tanh(x)
-
-
-def _sigmoid(ctx, x):
-    return x.sigmoid() if _on_tensors(ctx) else _sigmoid_array(x)
-
-
-def _clip(ctx, x, bound):
-    return x.clamp(-bound, bound) if _on_tensors(ctx) else np.clip(x, -bound, bound)
-
-
-def _sigmoid_array(x):
-    # e**-|x| never overflows, and dividing by 1 + e**-|x| on both sides keeps the relative
-    # accuracy of both tails: sigmoid(-50) is 1.9e-22, not 0.
+def _sigmoid_exact_tail(x):
+    """Sigmoid whose far negative tail is exactly 0 rather than the tiny floor of ``chainrule.sigmoid``:
+    silu multiplies it by x itself, and -1e300 * 1e-308 must not give -1e-8."""
+    # e**-|x| never overflows, and dividing by 1 + e**-|x| on both sides keeps both tails accurate.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1, e) / (1 + e)
 
@@ -214,7 +198,7 @@ class Erf(Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, = ctx.saved
-        clipped = _clip(ctx, x, _ERF_CLIP)
+        clipped = ctx.xp.clip(x, -_ERF_CLIP, _ERF_CLIP)
         return grad_out * (ctx.xp.exp(-(clipped * clipped)) * _TWO_OVER_SQRT_PI)
 
 
@@ -297,14 +281,14 @@ class GELU(Function):
     def backward(ctx, grad_out):
         x = ctx.saved[0]
         if ctx.approximate == "tanh":
-            clipped = _clip(ctx, x, _GELU_TANH_CLIP)
-            t = _tanh(ctx, _gelu_tanh_argument(clipped))
+            clipped = ctx.xp.clip(x, -_GELU_TANH_CLIP, _GELU_TANH_CLIP)
+            t = ctx.xp.tanh(_gelu_tanh_argument(clipped))
             slope = (t + 1) * 0.5 + clipped * (1 - t * t) * (clipped * clipped * (3 * _GELU_CUBIC) + 1) * (
                 0.5 * _SQRT_2_OVER_PI)
             return grad_out * slope
         # Phi(x) is kept from forward; recomputed from erf on Tensors so it stays a function of x.
-        cdf = erf(x * _INV_SQRT2) * 0.5 + 0.5 if _on_tensors(ctx) else ctx.saved[1]
-        clipped = _clip(ctx, x, _GELU_CLIP)
+        cdf = erf(x * _INV_SQRT2) * 0.5 + 0.5 if on_tensors(ctx) else ctx.saved[1]
+        clipped = ctx.xp.clip(x, -_GELU_CLIP, _GELU_CLIP)
         return grad_out * (cdf + clipped * ctx.xp.exp(clipped * clipped * -0.5) * _INV_SQRT_2PI)
 
 
@@ -319,14 +303,14 @@ class SiLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        s = _sigmoid_array(x)
+        s = _sigmoid_exact_tail(x)
         ctx.save_for_backward(x, s)
         return x * s
 
     @staticmethod
     def backward(ctx, grad_out):
         x, s = ctx.saved
-        if _on_tensors(ctx):
+        if on_tensors(ctx):
             s = x.sigmoid()  # the saved s would be a constant; the second derivative needs s(x)
         return grad_out * (s * (x * (1 - s) + 1))
 
@@ -357,7 +341,7 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, linear = ctx.saved
-        return ctx.xp.where(linear, grad_out, grad_out * _sigmoid(ctx, x * ctx.beta))
+        return ctx.xp.where(linear, grad_out, grad_out * ctx.xp.sigmoid(x * ctx.beta))
 
 
 # --- public functions ------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import numpy as np
 
 from chainrule import _dtypes
+from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import unary
 from chainrule.errors import DTypeError, ShapeError
@@ -15,8 +16,6 @@ __all__ = ["neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "s
 # NumPy multiplies by a 0-d array about three times faster than by a Python float; float32 keeps
 # float32 inputs float32 and does not narrow float64 ones.
 _HALF = np.array(0.5, dtype=np.float32)
-_ONE = np.array(1.0, dtype=np.float32)
-_EXP_LIMIT = {np.dtype(t): np.array(np.floor(np.log(np.finfo(t).max)), dtype=t) for t in (np.float32, np.float64)}
 
 
 @register("neg", samples=unary())
@@ -160,19 +159,12 @@ class Tanh(Function):
 class Sigmoid(Function):
     """Logistic function, fused for stability.  out = 1 / (1 + e**-x);  grad_x = grad_out * out * (1 - out).
 
-    -x is capped just below log(largest float) before exp, so e**-x never overflows (no warning for
-    x = -1000), and the tail keeps its relative accuracy: sigmoid(-50) is 1.9e-22, not 0.
+    Never overflows, and keeps relative accuracy in both tails (see ``_vjp_math.sigmoid_array``).
     """
 
     @staticmethod
     def forward(ctx, x):
-        out = np.negative(x)
-        if out.ndim == 0:
-            out = np.asarray(out)  # NumPy gives a 0-d result as a scalar, which cannot be written in place
-        np.minimum(out, _EXP_LIMIT[out.dtype], out=out)
-        np.exp(out, out=out)
-        out += _ONE
-        np.reciprocal(out, out=out)
+        out = _vjp_math.sigmoid_array(x)
         ctx.save_for_backward(out)
         return out
 

@@ -19,13 +19,14 @@ as in PyTorch. Regression and divergence losses are in ``chainrule.ops.regressio
 
 import numpy as np
 
+from chainrule.autograd._vjp_math import on_tensors
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import DTypeError, IndexingError, ShapeError
 from chainrule.ops._loss_reduction import (REDUCTIONS, array_of, check_reduction, float_input, reduce,
                                            same_shape_operands, upstream)
 from chainrule.ops._operands import as_tensor
-from chainrule.ops.activation import _on_tensors, _sigmoid, log_softmax, softplus
+from chainrule.ops.activation import log_softmax, softplus
 from chainrule.tensor import Tensor
 
 __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -153,7 +154,7 @@ class CrossEntropy(Function):
     def backward(ctx, grad_out):
         input, log_probs = ctx.saved[0], ctx.saved[-1]
         target = ctx.saved[1] if ctx.probabilities else None
-        if _on_tensors(ctx):  # the saved log_probs would be a constant: recompute them from input
+        if on_tensors(ctx):  # the saved log_probs would be a constant: recompute them from input
             log_probs = log_softmax(input, dim=ctx.dim)
         g = _per_row(ctx, grad_out)
         q = _probability_weights(ctx, target) if ctx.probabilities else _class_weights(ctx)
@@ -285,10 +286,10 @@ class BinaryCrossEntropyWithLogits(Function):
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
             log_weight = (ctx.pos_weight - 1) * target + 1
-            grad_input = g * (log_weight * _sigmoid(ctx, input) - ctx.pos_weight * target)
+            grad_input = g * (log_weight * ctx.xp.sigmoid(input) - ctx.pos_weight * target)
         if ctx.needs_input_grad[1]:
             # On Tensors, softplus without its linear switch is the same function of the input.
-            softplus_neg = softplus(-input, threshold=np.inf) if _on_tensors(ctx) else _softplus_of_negative(input)
+            softplus_neg = softplus(-input, threshold=np.inf) if on_tensors(ctx) else _softplus_of_negative(input)
             grad_target = g * ((ctx.pos_weight - 1) * softplus_neg - input)
         return grad_input, grad_target
 
