@@ -3,9 +3,10 @@
 import numpy as np
 
 from chainrule import _dtypes
+from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
-__all__ = ["as_tensor", "common_operands"]
+__all__ = ["as_tensor", "common_operands", "same_dtype"]
 
 
 _constants = {}
@@ -51,6 +52,17 @@ def common_operands(a, b):
     if b.data.dtype != dtype:
         b = b.to(dtype)
     return a, b
+
+
+def same_dtype(op, tensors):
+    """A non-empty sequence of operands as Tensors of their common dtype (for cat, stack, einsum)."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ShapeError(f"{op}: no tensors given; expected a non-empty sequence of tensors.")
+    dtype = tensors[0].data.dtype
+    for t in tensors[1:]:
+        dtype = _dtypes.promote(np.empty(0, dtype), t.data)
+    return [t if t.data.dtype == dtype else t.to(dtype) for t in tensors]
 
 
 def float_dtype_of(*tensors):

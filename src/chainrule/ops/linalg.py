@@ -7,8 +7,7 @@ import numpy as np
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import GradError, ShapeError
-from chainrule.ops._operands import common_operands
-from chainrule.ops.shape import _same_dtype
+from chainrule.ops._operands import common_operands, same_dtype
 from chainrule.tensor import Tensor
 
 __all__ = ["matmul", "einsum"]
@@ -157,7 +156,7 @@ def einsum(equation, *operands):
     """Einstein summation over the operands, e.g. ``einsum("bij,bjk->bik", a, b)``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    return Einsum.apply(*_same_dtype("einsum", operands), equation=equation)
+    return Einsum.apply(*same_dtype("einsum", operands), equation=equation)
 
 
 def _matmul_operator(self, other):

@@ -10,7 +10,7 @@ from chainrule._checks import normalize_dim, shape_tuple
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import ShapeError
-from chainrule.ops._operands import as_tensor
+from chainrule.ops._operands import as_tensor, same_dtype
 
 __all__ = ["reshape", "view", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "expand",
            "flip", "cat", "stack", "split", "chunk", "pad", "repeat", "to"]
@@ -294,24 +294,14 @@ def flip(input, dims):
     return Flip.apply(input, dims=tuple(normalize_dim("flip", d, input.ndim) for d in dims))
 
 
-def _same_dtype(op, tensors):
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
-        raise ShapeError(f"{op}: no tensors given; expected a non-empty sequence of tensors.")
-    dtype = tensors[0].data.dtype
-    for t in tensors[1:]:
-        dtype = _dtypes.promote(np.empty(0, dtype), t.data)
-    return [t if t.data.dtype == dtype else t.to(dtype) for t in tensors]
-
-
 def cat(tensors, dim=0):
     """Join tensors along an existing dim."""
-    return Cat.apply(*_same_dtype("cat", tensors), dim=dim)
+    return Cat.apply(*same_dtype("cat", tensors), dim=dim)
 
 
 def stack(tensors, dim=0):
     """Join same-shaped tensors along a new dim."""
-    return Stack.apply(*_same_dtype("stack", tensors), dim=dim)
+    return Stack.apply(*same_dtype("stack", tensors), dim=dim)
 
 
 def split(input, split_size_or_sections, dim=0):
