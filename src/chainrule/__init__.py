@@ -12,7 +12,7 @@ The public names follow PyTorch's, so habits carry over::
 from chainrule._dtypes import bool_ as bool, float32, float64, int64
 from chainrule._random import get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor
-from chainrule import autograd, data, nn, optim
+from chainrule import autograd, data, nn, optim, train
 from chainrule.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from chainrule.creation import (arange, eye, from_numpy, full, ones, ones_like, rand, randn, tensor,
                                 zeros, zeros_like)
@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
     "rand", "randn", "manual_seed", "get_rng_state", "set_rng_state", "float32", "float64", "int64", "bool",
-    "no_grad", "enable_grad", "is_grad_enabled", "grad", "autograd", "data", "nn", "optim", "save", "load",
+    "no_grad", "enable_grad", "is_grad_enabled", "grad", "autograd", "data", "nn", "optim", "train", "save", "load",
     "ChainruleError", "ShapeError", "IndexingError", "DTypeError", "GradError", "OptimizerError",
     "SerializationError",
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge",
