@@ -191,3 +191,11 @@ def test_loader_rejects_non_datasets_and_bad_state():
         DataLoader(42)
     with pytest.raises(ChainruleError, match=r"missing keys.*'generator'"):
         DataLoader(numbered()).load_state_dict({"epoch": 0, "batch": 0})
+
+
+def test_transform_applies_to_each_batchs_inputs_only():
+    x, y = np.arange(6.0, dtype=np.float32).reshape(6, 1), np.arange(6)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4, transform=lambda batch: batch * 10)
+    (xb, yb), (xb2, yb2) = list(loader)
+    assert xb.tolist() == [[0.0], [10.0], [20.0], [30.0]] and yb.tolist() == [0, 1, 2, 3]
+    assert isinstance(xb2, cr.Tensor) and yb2.tolist() == [4, 5]

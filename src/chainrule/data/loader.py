@@ -36,6 +36,8 @@ class DataLoader:
         drop_last: leave out the last batch when it is smaller than ``batch_size``.
         collate_fn: ``collate_fn(list_of_samples) -> batch``; given, it is called for every dataset
             (a TensorDataset too), with its samples read one by one.
+        transform: a callable applied to each batch's inputs (its first element), e.g. an
+            augmentation from ``chainrule.data.transforms``, which works on whole batches.
 
     Raises:
         ShapeError: ``batch_size < 1``.
@@ -51,7 +53,8 @@ class DataLoader:
         [(4,), (4,), (2,)]
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, seed=None, drop_last=False, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, seed=None, drop_last=False, collate_fn=None,
+                 transform=None):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise DTypeError(f"DataLoader: not a dataset; expected an object with __getitem__ and __len__, got "
                              f"{type(dataset).__name__}.")
@@ -68,7 +71,11 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if transform is not None and not callable(transform):
+            raise DTypeError(f"DataLoader: transform must be callable; expected a function of a batch of inputs, "
+                             f"got {type(transform).__name__}.")
         self.collate_fn = collate_fn
+        self.transform = transform
         self.epoch = 0  # epochs served to the end
         self._generator = None
         if self.shuffle:
@@ -108,9 +115,14 @@ class DataLoader:
 
     def _fetch(self, indices):
         if self.collate_fn is None and _indexes_batches(self.dataset):
-            return self.dataset[indices]
-        samples = [self.dataset[int(i)] for i in indices]
-        return (self.collate_fn or default_collate)(samples)
+            batch = self.dataset[indices]
+        else:
+            batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
+        if self.transform is None:
+            return batch
+        if isinstance(batch, tuple):
+            return (self.transform(batch[0]),) + batch[1:]
+        return self.transform(batch)
 
     # --- checkpoints ----------------------------------------------------------------------
     def state_dict(self):
