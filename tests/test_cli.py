@@ -81,3 +81,19 @@ def test_xor_that_cannot_converge_exits_with_1():
     result = subprocess.run([sys.executable, "-m", "chainrule", "train", "xor", "--max-steps", "3"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "did NOT converge after 3 steps" in result.stdout
+
+
+def test_a_nan_loss_is_a_one_line_failure_without_run_files(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from chainrule.apps import digits
+    from chainrule.nn import functional as F
+    poisoned = SimpleNamespace(cross_entropy=lambda logits, target: F.cross_entropy(logits, target) * float("nan"),
+                               softmax=F.softmax)
+    monkeypatch.setattr(digits, "F", poisoned)
+    with pytest.warns(RuntimeWarning, match="TerminateOnNaN: the loss became nan in epoch 1, batch 1"):
+        status = main(["demo", "--epochs", "2", "--out", str(tmp_path / "run")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule: error: train_digits: training diverged") and err.count("\n") == 1
+    assert not (tmp_path / "run" / "metrics.json").exists()
