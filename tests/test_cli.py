@@ -97,3 +97,13 @@ def test_a_nan_loss_is_a_one_line_failure_without_run_files(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert err.startswith("chainrule: error: train_digits: training diverged") and err.count("\n") == 1
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_explain_prints_every_step_in_both_languages(tmp_path, capsys):
+    assert main(["explain", "xor"]) == 0
+    english = capsys.readouterr().out
+    assert "1. Forward pass" in english and "Backward through step 9" in english and "w <- w - lr * g" in english
+    assert main(["explain", "article-net", "--lang", "zh", "--steps", "2", "--format", "md",
+                 "--out", str(tmp_path / "trace.md")]) == 0
+    chinese = (tmp_path / "trace.md").read_text(encoding="utf-8")
+    assert "# 第 2 步训练（共 2 步）" in chinese and "前向传播" in chinese and "$" in chinese

@@ -5,6 +5,7 @@ print one line starting with ``chainrule: error:``, never a traceback.
 """
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -64,6 +65,22 @@ def _predict(args):
     return 0
 
 
+def _explain(args):
+    from chainrule.explain.examples import explain_example
+    text = explain_example(args.example, steps=args.steps, fmt=args.format, lang=args.lang, seed=args.seed)
+    if args.out is None:
+        print(text)
+        return 0
+    from pathlib import Path
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(out.name + ".tmp")
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, out)
+    print(f"wrote {out}")
+    return 0
+
+
 def _info(args):
     from chainrule.environment import describe
     facts = describe()
@@ -108,6 +125,15 @@ def _parser():
     predict.add_argument("input", help="a .npy file holding an (8, 8) or (N, 8, 8) array")
     predict.add_argument("--checkpoint", default="runs/demo/checkpoint.npz")
     predict.set_defaults(handler=_predict)
+
+    explain = commands.add_parser("explain", help="every number of backprop for the article's networks, step by step")
+    explain.add_argument("example", choices=("xor", "article-net"))
+    explain.add_argument("--steps", type=int, default=1, help="training steps to trace (default 1)")
+    explain.add_argument("--format", choices=("text", "md"), default="text", help="plain text or Markdown with LaTeX")
+    explain.add_argument("--lang", choices=("en", "zh"), default="en", help="English or Chinese (default en)")
+    explain.add_argument("--out", default=None, help="write to this file instead of printing")
+    explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    explain.set_defaults(handler=_explain)
 
     info = commands.add_parser("info", help="versions, BLAS and the optional extras found")
     info.set_defaults(handler=_info)

@@ -1,0 +1,74 @@
+"""The article's two networks, explained step by step: what ``chainrule explain`` prints.
+
+``xor`` is the 2-2-1 sigmoid network on the XOR truth table, written with tensor ops as in the
+article; ``article-net`` is the 3-3-3-1 sigmoid network of its figure, built from nn layers, on a
+small three-input majority-vote problem. Both train with MSE and plain gradient descent.
+"""
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.apps.xor import XOR_INPUTS, XOR_TARGETS
+from chainrule.explain.text import format_markdown, format_text
+from chainrule.explain.trace import trace
+
+__all__ = ["EXAMPLES", "explain_example"]
+
+EXAMPLES = ("xor", "article-net")
+FORMATS = {"text": format_text, "md": format_markdown}
+_TITLES = {"en": "Training step {k} of {n}", "zh": "第 {k} 步训练（共 {n} 步）"}
+
+# Four rows of three bits; the target is 1 when most bits are 1.
+ARTICLE_INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 0], [1, 1, 1]], dtype=np.float32)
+ARTICLE_TARGETS = np.array([[0], [1], [0], [1]], dtype=np.float32)
+
+
+def _xor_step(seed):
+    cr.manual_seed(seed)
+    params = {"W1": cr.rand(2, 2) * 2 - 1, "b1": cr.zeros(2), "W2": cr.rand(2, 1) * 2 - 1, "b2": cr.zeros(1)}
+    for p in params.values():
+        p.requires_grad_()
+
+    def loss(x, y):
+        hidden = (x @ params["W1"] + params["b1"]).sigmoid()
+        output = (hidden @ params["W2"] + params["b2"]).sigmoid()
+        return ((output - y) ** 2).mean()
+    return loss, params, cr.tensor(XOR_INPUTS), cr.tensor(XOR_TARGETS), 2.0
+
+
+def _article_step(seed):
+    cr.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sigmoid(), nn.Linear(3, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid())
+    return model, None, cr.tensor(ARTICLE_INPUTS), cr.tensor(ARTICLE_TARGETS), 0.5
+
+
+def explain_example(name, steps=1, fmt="text", lang="en", seed=0):
+    """The text of ``steps`` traced training steps of the named example network.
+
+    Args:
+        name: "xor" or "article-net".
+        steps: how many consecutive gradient-descent steps to trace (each one's update is applied).
+        fmt: "text" or "md" (Markdown with LaTeX formulas).
+        lang: "en" or "zh".
+        seed: seeds the initial weights.
+    """
+    if name not in EXAMPLES:
+        raise cr.ChainruleError(f"explain: unknown example; expected one of {EXAMPLES}, got {name!r}.")
+    if fmt not in FORMATS:
+        raise cr.ChainruleError(f"explain: unknown format; expected one of {tuple(FORMATS)}, got {fmt!r}.")
+    if lang not in _TITLES:
+        raise cr.ChainruleError(f"explain: unknown language; expected 'en' or 'zh', got {lang!r}.")
+    if steps < 1:
+        raise cr.ChainruleError(f"explain: steps must be positive; expected >= 1, got {steps}.")
+    model, params, x, y, lr = _xor_step(seed) if name == "xor" else _article_step(seed)
+    loss_fn = None if params is not None else nn.functional.mse_loss
+    sections = []
+    for k in range(1, steps + 1):
+        record = trace(model, x, y, loss_fn=loss_fn, lr=lr, params=params, lang=lang)
+        body = FORMATS[fmt](record, lang=lang)
+        if steps > 1:
+            title = _TITLES[lang].format(k=k, n=steps)
+            body = (f"# {title}\n\n" if fmt == "md" else f"{title}\n\n") + body
+        sections.append(body)
+    return "\n\n".join(sections)
