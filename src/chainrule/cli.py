@@ -129,7 +129,8 @@ def _parser():
     explain = commands.add_parser("explain", help="every number of backprop for the article's networks, step by step")
     explain.add_argument("example", choices=("xor", "article-net"))
     explain.add_argument("--steps", type=int, default=1, help="training steps to trace (default 1)")
-    explain.add_argument("--format", choices=("text", "md"), default="text", help="plain text or Markdown with LaTeX")
+    explain.add_argument("--format", choices=("text", "md", "html"), default="text",
+                         help="plain text, Markdown with LaTeX, or one self-contained HTML page")
     explain.add_argument("--lang", choices=("en", "zh"), default="en", help="English or Chinese (default en)")
     explain.add_argument("--out", default=None, help="write to this file instead of printing")
     explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights")

@@ -14,7 +14,7 @@ def test_consecutive_steps_trace_a_network_that_is_learning():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"name": "lenet"}, "unknown example"), ({"name": "xor", "fmt": "html"}, "unknown format"),
+    ({"name": "lenet"}, "unknown example"), ({"name": "xor", "fmt": "pdf"}, "unknown format"),
     ({"name": "xor", "lang": "fr"}, "unknown language"), ({"name": "xor", "steps": 0}, "steps must be positive"),
 ])
 def test_bad_options_name_what_was_expected(kwargs, message):

@@ -2,9 +2,11 @@
 
 ``trace`` records one training step (forward, loss, backward, update) from the engine's own
 events; ``rules`` says each op's local derivative in words and formulas; ``text`` renders a
-trace as plain text or Markdown, in English or Chinese.
+trace as plain text or Markdown and ``html`` as one self-contained page with the graph in SVG,
+in English or Chinese; ``saliency`` explains a trained model's decisions.
 """
 
+from chainrule.explain.html import format_html
 from chainrule.explain.rules import Rule, rule_for
 from chainrule.explain.saliency import (IntegratedGradients, integrated_gradients, saliency, saliency_overlay,
                                         token_table)
@@ -13,5 +15,5 @@ from chainrule.explain.trace import (BackwardStep, ForwardStep, GradientFlow, Lo
                                      Update, Value, trace)
 
 __all__ = ["trace", "Trace", "Value", "Operand", "ForwardStep", "LossRecord", "GradientFlow", "BackwardStep",
-           "Update", "Rule", "rule_for", "format_text", "format_markdown", "saliency", "integrated_gradients",
+           "Update", "Rule", "rule_for", "format_text", "format_markdown", "format_html", "saliency", "integrated_gradients",
            "IntegratedGradients", "saliency_overlay", "token_table"]

@@ -10,13 +10,14 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.apps.xor import XOR_INPUTS, XOR_TARGETS
+from chainrule.explain.html import format_html
 from chainrule.explain.text import format_markdown, format_text
 from chainrule.explain.trace import trace
 
 __all__ = ["EXAMPLES", "explain_example"]
 
 EXAMPLES = ("xor", "article-net")
-FORMATS = {"text": format_text, "md": format_markdown}
+FORMATS = {"text": format_text, "md": format_markdown, "html": format_html}
 _TITLES = {"en": "Training step {k} of {n}", "zh": "第 {k} 步训练（共 {n} 步）"}
 
 # Four rows of three bits; the target is 1 when most bits are 1.
@@ -46,10 +47,13 @@ def _article_step(seed):
 def explain_example(name, steps=1, fmt="text", lang="en", seed=0):
     """The text of ``steps`` traced training steps of the named example network.
 
+    Text and Markdown put the steps one after another under "Training step k of n" headings; HTML
+    makes one page holding every step, with a training-step selector (see ``format_html``).
+
     Args:
         name: "xor" or "article-net".
         steps: how many consecutive gradient-descent steps to trace (each one's update is applied).
-        fmt: "text" or "md" (Markdown with LaTeX formulas).
+        fmt: "text", "md" (Markdown with LaTeX formulas) or "html" (one self-contained page).
         lang: "en" or "zh".
         seed: seeds the initial weights.
     """
@@ -63,9 +67,11 @@ def explain_example(name, steps=1, fmt="text", lang="en", seed=0):
         raise cr.ChainruleError(f"explain: steps must be positive; expected >= 1, got {steps}.")
     model, params, x, y, lr = _xor_step(seed) if name == "xor" else _article_step(seed)
     loss_fn = None if params is not None else nn.functional.mse_loss
+    records = [trace(model, x, y, loss_fn=loss_fn, lr=lr, params=params, lang=lang) for _ in range(steps)]
+    if fmt == "html":
+        return format_html(records, lang=lang)
     sections = []
-    for k in range(1, steps + 1):
-        record = trace(model, x, y, loss_fn=loss_fn, lr=lr, params=params, lang=lang)
+    for k, record in enumerate(records, start=1):
         body = FORMATS[fmt](record, lang=lang)
         if steps > 1:
             title = _TITLES[lang].format(k=k, n=steps)
