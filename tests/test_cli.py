@@ -107,3 +107,16 @@ def test_explain_prints_every_step_in_both_languages(tmp_path, capsys):
                  "--out", str(tmp_path / "trace.md")]) == 0
     chinese = (tmp_path / "trace.md").read_text(encoding="utf-8")
     assert "# 第 2 步训练（共 2 步）" in chinese and "前向传播" in chinese and "$" in chinese
+
+
+def test_explain_digits_writes_complete_saliency_overlays(demo_run, tmp_path, capsys):
+    out, _ = demo_run
+    assert main(["explain", "digits", "--saliency", "--checkpoint", str(out / "checkpoint.npz"),
+                 "--out", str(tmp_path / "saliency")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        error = float(line.split("complete to ")[1].split("%")[0])
+        assert error < 1.0
+        png = line.split("-> ")[1]
+        assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -66,6 +66,8 @@ def _predict(args):
 
 
 def _explain(args):
+    if args.example == "digits":
+        return _explain_digits(args)
     from chainrule.explain.examples import explain_example
     text = explain_example(args.example, steps=args.steps, fmt=args.format, lang=args.lang, seed=args.seed)
     if args.out is None:
@@ -78,6 +80,15 @@ def _explain(args):
     temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, out)
     print(f"wrote {out}")
+    return 0
+
+
+def _explain_digits(args):
+    from chainrule.apps.digits import explain_digits
+    rows = explain_digits(checkpoint=args.checkpoint, out=args.out or "runs/demo/saliency", seed=args.seed)
+    for row in rows:
+        print(f"digit {row['true']} predicted {row['predicted']}: integrated gradients complete to "
+              f"{100 * row['completeness_error']:.2f}% -> {row['path']}")
     return 0
 
 
@@ -127,13 +138,17 @@ def _parser():
     predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="every number of backprop for the article's networks, step by step")
-    explain.add_argument("example", choices=("xor", "article-net"))
+    explain.add_argument("example", choices=("xor", "article-net", "digits"),
+                         help="an article network traced step by step, or the trained digits CNN's saliency")
     explain.add_argument("--steps", type=int, default=1, help="training steps to trace (default 1)")
     explain.add_argument("--format", choices=("text", "md", "html"), default="text",
                          help="plain text, Markdown with LaTeX, or one self-contained HTML page")
     explain.add_argument("--lang", choices=("en", "zh"), default="en", help="English or Chinese (default en)")
     explain.add_argument("--out", default=None, help="write to this file instead of printing")
-    explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights (digits: of the split)")
+    explain.add_argument("--saliency", action="store_true",
+                         help="digits: integrated-gradients overlays of held-out digits (the default for digits)")
+    explain.add_argument("--checkpoint", default="runs/demo/checkpoint.npz", help="digits: the trained model")
     explain.set_defaults(handler=_explain)
 
     info = commands.add_parser("info", help="versions, BLAS and the optional extras found")
