@@ -141,8 +141,8 @@ def _parser():
     explain.add_argument("example", choices=("xor", "article-net", "digits"),
                          help="an article network traced step by step, or the trained digits CNN's saliency")
     explain.add_argument("--steps", type=int, default=1, help="training steps to trace (default 1)")
-    explain.add_argument("--format", choices=("text", "md", "html"), default="text",
-                         help="plain text, Markdown with LaTeX, or one self-contained HTML page")
+    explain.add_argument("--format", choices=("text", "md", "html", "table"), default="text",
+                         help="plain text, Markdown with LaTeX, one self-contained HTML page, or rich tables")
     explain.add_argument("--lang", choices=("en", "zh"), default="en", help="English or Chinese (default en)")
     explain.add_argument("--out", default=None, help="write to this file instead of printing")
     explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights (digits: of the split)")

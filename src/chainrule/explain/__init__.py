@@ -8,6 +8,7 @@ in English or Chinese; ``saliency`` explains a trained model's decisions.
 
 from chainrule.explain.html import format_html
 from chainrule.explain.rules import Rule, rule_for
+from chainrule.explain.terminal import format_terminal
 from chainrule.explain.saliency import (IntegratedGradients, integrated_gradients, saliency, saliency_overlay,
                                         token_table)
 from chainrule.explain.text import format_markdown, format_text
@@ -15,5 +16,5 @@ from chainrule.explain.trace import (BackwardStep, ForwardStep, GradientFlow, Lo
                                      Update, Value, trace)
 
 __all__ = ["trace", "Trace", "Value", "Operand", "ForwardStep", "LossRecord", "GradientFlow", "BackwardStep",
-           "Update", "Rule", "rule_for", "format_text", "format_markdown", "format_html", "saliency", "integrated_gradients",
+           "Update", "Rule", "rule_for", "format_text", "format_markdown", "format_html", "format_terminal", "saliency", "integrated_gradients",
            "IntegratedGradients", "saliency_overlay", "token_table"]

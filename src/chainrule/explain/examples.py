@@ -11,13 +11,14 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.apps.xor import XOR_INPUTS, XOR_TARGETS
 from chainrule.explain.html import format_html
+from chainrule.explain.terminal import format_terminal
 from chainrule.explain.text import format_markdown, format_text
 from chainrule.explain.trace import trace
 
 __all__ = ["EXAMPLES", "explain_example"]
 
 EXAMPLES = ("xor", "article-net")
-FORMATS = {"text": format_text, "md": format_markdown, "html": format_html}
+FORMATS = {"text": format_text, "md": format_markdown, "html": format_html, "table": format_terminal}
 _TITLES = {"en": "Training step {k} of {n}", "zh": "第 {k} 步训练（共 {n} 步）"}
 
 # Four rows of three bits; the target is 1 when most bits are 1.
