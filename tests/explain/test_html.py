@@ -17,21 +17,6 @@ from chainrule.explain.trace import Value
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
-@pytest.fixture(scope="module")
-def xor_trace():
-    rng = np.random.default_rng(1)
-    params = {"W1": cr.tensor(rng.uniform(-1, 1, (2, 2)), requires_grad=True),
-              "b1": cr.tensor(np.zeros(2), requires_grad=True),
-              "W2": cr.tensor(rng.uniform(-1, 1, (2, 1)), requires_grad=True),
-              "b2": cr.tensor(np.zeros(1), requires_grad=True)}
-
-    def loss(x, y):
-        hidden = (x @ params["W1"] + params["b1"]).sigmoid()
-        return (((hidden @ params["W2"] + params["b2"]).sigmoid() - y) ** 2).mean()
-    return trace(loss, np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]]), np.array([[0.0], [1], [1], [0]]),
-                 params=params, lr=2.0)
-
-
 class _Page(HTMLParser):
     """The tags of a page, with their attributes and the text of every script."""
 

@@ -6,15 +6,7 @@ import numpy as np
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain import trace
-from chainrule.explain.examples import _xor_step
 from chainrule.explain.terminal import format_terminal
-
-
-@pytest.fixture
-def xor_trace():
-    loss, params, x, y, lr = _xor_step(0)
-    return trace(loss, x, y, lr=lr, params=params)
 
 
 def test_tables_hold_the_forward_backward_and_update_numbers(xor_trace, capsys):
