@@ -73,7 +73,7 @@ def float_dtype_of(*tensors):
     return _dtypes.DEFAULT_FLOAT
 
 
-def numpy_scalar_free(x):
+def plain_array(x):
     """Index-like values (Tensors, lists) as arrays, for ops that take indices."""
     if isinstance(x, Tensor):
         return x.data

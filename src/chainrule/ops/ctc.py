@@ -25,7 +25,7 @@ from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample
 from chainrule.errors import DTypeError, GradError, ShapeError
-from chainrule.ops._operands import as_tensor, numpy_scalar_free
+from chainrule.ops._operands import as_tensor, plain_array
 
 __all__ = ["ctc_loss"]
 
@@ -325,9 +325,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         >>> round(loss.item(), 4)  # 6 of the 8 paths read "1": -log(6/8)
         0.2877
     """
-    return CTCLoss.apply(as_tensor(log_probs), targets=numpy_scalar_free(targets),
-                         input_lengths=numpy_scalar_free(input_lengths),
-                         target_lengths=numpy_scalar_free(target_lengths),
+    return CTCLoss.apply(as_tensor(log_probs), targets=plain_array(targets),
+                         input_lengths=plain_array(input_lengths),
+                         target_lengths=plain_array(target_lengths),
                          blank=blank, reduction=reduction, zero_infinity=zero_infinity)
 
 
