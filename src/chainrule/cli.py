@@ -68,7 +68,10 @@ def _predict(args):
 def _explain(args):
     if args.example == "digits":
         return _explain_digits(args)
-    from chainrule.explain.examples import explain_example
+    from chainrule.explain.examples import explain_example, gradcheck_example
+    if args.gradcheck:
+        print(gradcheck_example(args.example, seed=args.seed))
+        return 0
     text = explain_example(args.example, steps=args.steps, fmt=args.format, lang=args.lang, seed=args.seed)
     if args.out is None:
         print(text)
@@ -149,6 +152,8 @@ def _parser():
     explain.add_argument("--saliency", action="store_true",
                          help="digits: integrated-gradients overlays of held-out digits (the default for digits)")
     explain.add_argument("--checkpoint", default="runs/demo/checkpoint.npz", help="digits: the trained model")
+    explain.add_argument("--gradcheck", action="store_true",
+                         help="instead of the trace, compare every parameter's gradient with finite differences")
     explain.set_defaults(handler=_explain)
 
     info = commands.add_parser("info", help="versions, BLAS and the optional extras found")

@@ -20,3 +20,15 @@ def test_consecutive_steps_trace_a_network_that_is_learning():
 def test_bad_options_name_what_was_expected(kwargs, message):
     with pytest.raises(ChainruleError, match=f"explain: {message}; expected"):
         explain_example(**kwargs)
+
+
+@pytest.mark.parametrize("name, parameters", [("xor", ["W1", "b1", "W2", "b2"]),
+                                              ("article-net", ["0.weight", "0.bias", "2.weight", "2.bias",
+                                                               "4.weight", "4.bias"])])
+def test_gradcheck_report_lists_every_parameter_and_agrees(name, parameters):
+    from chainrule.explain.examples import gradcheck_example
+    report = gradcheck_example(name)
+    rows = [line.split()[0] for line in report.splitlines()[2:-1]]
+    assert rows == parameters
+    assert all(line.rstrip().endswith("yes") for line in report.splitlines()[2:-1])
+    assert report.splitlines()[-1] == "backprop matches finite differences"

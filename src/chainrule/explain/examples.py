@@ -15,7 +15,7 @@ from chainrule.explain.terminal import format_terminal
 from chainrule.explain.text import format_markdown, format_text
 from chainrule.explain.trace import trace
 
-__all__ = ["EXAMPLES", "explain_example"]
+__all__ = ["EXAMPLES", "explain_example", "gradcheck_example"]
 
 EXAMPLES = ("xor", "article-net")
 FORMATS = {"text": format_text, "md": format_markdown, "html": format_html, "table": format_terminal}
@@ -26,17 +26,32 @@ ARTICLE_INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 0], [1, 1, 1]], dtype=np
 ARTICLE_TARGETS = np.array([[0], [1], [0], [1]], dtype=np.float32)
 
 
+class _XorNetwork:
+    """The article's 2-2-1 network written with tensor ops, with the two things a model needs for
+    gradcheck_model: ``named_parameters()`` and a call."""
+
+    def __init__(self, seed):
+        cr.manual_seed(seed)
+        self.params = {"W1": cr.rand(2, 2) * 2 - 1, "b1": cr.zeros(2), "W2": cr.rand(2, 1) * 2 - 1,
+                       "b2": cr.zeros(1)}
+        for p in self.params.values():
+            p.requires_grad_()
+
+    def named_parameters(self):
+        return list(self.params.items())
+
+    def __call__(self, x):
+        p = self.params
+        hidden = (x @ p["W1"] + p["b1"]).sigmoid()
+        return (hidden @ p["W2"] + p["b2"]).sigmoid()
+
+
 def _xor_step(seed):
-    cr.manual_seed(seed)
-    params = {"W1": cr.rand(2, 2) * 2 - 1, "b1": cr.zeros(2), "W2": cr.rand(2, 1) * 2 - 1, "b2": cr.zeros(1)}
-    for p in params.values():
-        p.requires_grad_()
+    network = _XorNetwork(seed)
 
     def loss(x, y):
-        hidden = (x @ params["W1"] + params["b1"]).sigmoid()
-        output = (hidden @ params["W2"] + params["b2"]).sigmoid()
-        return ((output - y) ** 2).mean()
-    return loss, params, cr.tensor(XOR_INPUTS), cr.tensor(XOR_TARGETS), 2.0
+        return ((network(x) - y) ** 2).mean()
+    return loss, network.params, cr.tensor(XOR_INPUTS), cr.tensor(XOR_TARGETS), 2.0
 
 
 def _article_step(seed):
@@ -79,3 +94,21 @@ def explain_example(name, steps=1, fmt="text", lang="en", seed=0):
             body = (f"# {title}\n\n" if fmt == "md" else f"{title}\n\n") + body
         sections.append(body)
     return "\n\n".join(sections)
+
+
+def _mse(output, target):
+    return ((output - target) ** 2).mean()
+
+
+def gradcheck_example(name, seed=0):
+    """The per-parameter gradient-check report of the named example network, as text: backprop's
+    gradient of every parameter against central finite differences, in float64."""
+    from chainrule.autograd import gradcheck_model
+    if name == "xor":
+        model, x, y = _XorNetwork(seed), cr.tensor(XOR_INPUTS), cr.tensor(XOR_TARGETS)
+    elif name == "article-net":
+        model, _, x, y, _ = _article_step(seed)
+    else:
+        raise cr.ChainruleError(f"explain: unknown example; expected one of {EXAMPLES}, got {name!r}.")
+    return str(gradcheck_model(model, _mse, x, y, coordinates=8))
+
