@@ -118,7 +118,7 @@ def _parser():
 
     demo = commands.add_parser("demo", help="train a CNN on the bundled handwritten digits, with augmentation, "
                                             "early stopping and plots in runs/demo/")
-    _add_training_options(demo, epochs=60, lr=2e-3, batch_size=64)
+    _add_training_options(demo, epochs=60, lr=3e-3, batch_size=64)
     demo.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
     demo.set_defaults(handler=_train_digits)
 
@@ -166,7 +166,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if getattr(args, "command", None) == "train":
         if args.lr is None:
-            args.lr = 2.0 if args.app == "xor" else 2e-3
+            args.lr = 2.0 if args.app == "xor" else 3e-3
         if args.out is None:
             args.out = f"runs/{args.app}"
     try:
