@@ -10,6 +10,7 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.apps.xor import XOR_INPUTS, XOR_TARGETS
+from chainrule.explain.html import LABELS as HTML_LABELS
 from chainrule.explain.html import format_html
 from chainrule.explain.terminal import format_terminal
 from chainrule.explain.text import format_markdown, format_text
@@ -19,7 +20,6 @@ __all__ = ["EXAMPLES", "explain_example", "gradcheck_example"]
 
 EXAMPLES = ("xor", "article-net")
 FORMATS = {"text": format_text, "md": format_markdown, "html": format_html, "table": format_terminal}
-_TITLES = {"en": "Training step {k} of {n}", "zh": "第 {k} 步训练（共 {n} 步）"}
 
 # Four rows of three bits; the target is 1 when most bits are 1.
 ARTICLE_INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 0], [1, 1, 1]], dtype=np.float32)
@@ -77,7 +77,7 @@ def explain_example(name, steps=1, fmt="text", lang="en", seed=0):
         raise cr.ChainruleError(f"explain: unknown example; expected one of {EXAMPLES}, got {name!r}.")
     if fmt not in FORMATS:
         raise cr.ChainruleError(f"explain: unknown format; expected one of {tuple(FORMATS)}, got {fmt!r}.")
-    if lang not in _TITLES:
+    if lang not in ("en", "zh"):
         raise cr.ChainruleError(f"explain: unknown language; expected 'en' or 'zh', got {lang!r}.")
     if steps < 1:
         raise cr.ChainruleError(f"explain: steps must be positive; expected >= 1, got {steps}.")
@@ -90,7 +90,7 @@ def explain_example(name, steps=1, fmt="text", lang="en", seed=0):
     for k, record in enumerate(records, start=1):
         body = FORMATS[fmt](record, lang=lang)
         if steps > 1:
-            title = _TITLES[lang].format(k=k, n=steps)
+            title = HTML_LABELS["training_step"][lang].format(k=k, n=steps)
             body = (f"# {title}\n\n" if fmt == "md" else f"{title}\n\n") + body
         sections.append(body)
     return "\n\n".join(sections)
