@@ -39,7 +39,7 @@ def test_evaluate_and_predict_use_the_saved_model(demo_run, tmp_path, capsys):
     from chainrule.data.datasets import load_digits
     images, labels = load_digits()
     np.save(tmp_path / "three.npy", images[:5])
-    assert main(["predict", str(tmp_path / "three.npy"), "--checkpoint", str(out / "checkpoint.npz")]) == 0
+    assert main(["predict", "digits", str(tmp_path / "three.npy"), "--run", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
     predicted = [int(line.split("digit ")[1].split()[0]) for line in lines]
     assert len(predicted) == 5 and np.mean(np.array(predicted) == labels[:5]) >= 0.8
@@ -61,7 +61,7 @@ def test_failures_are_one_line_errors_with_exit_code_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("chainrule: error:") and err.count("\n") == 1 and "Traceback" not in err
     np.save(tmp_path / "bad.npy", np.zeros((3, 5)))
-    assert main(["predict", str(tmp_path / "bad.npy"), "--checkpoint", str(tmp_path / "missing.npz")]) == 1
+    assert main(["predict", "digits", str(tmp_path / "bad.npy"), "--run", str(tmp_path)]) == 1
     assert "predict_digits: wrong image shape" in capsys.readouterr().err
 
 

@@ -8,13 +8,10 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
+from chainrule.apps import APPS, load_app
 from chainrule.errors import ChainruleError
 
 __all__ = ["main"]
-
-APPS = ("digits", "xor")
 
 
 def _print_confusion(matrix):
@@ -24,28 +21,24 @@ def _print_confusion(matrix):
         print(f"{row:>4} " + " ".join(f"{int(v):>4}" for v in counts))
 
 
-def _train_digits(args):
-    from chainrule.apps.digits import train_digits
-    run = train_digits(out=args.out, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
-    print(f"test accuracy {run.test_accuracy:.4f} on the held-out 25% of the digits, after {run.epochs} epochs")
-    _print_confusion(run.confusion)
-    for name, path in run.files.items():
-        print(f"{name}: {path}")
-    return 0
-
-
-def _train_xor(args):
-    from chainrule.apps.xor import train_xor, truth_table
-    run = train_xor(lr=args.lr, threshold=args.threshold, max_steps=args.max_steps, seed=args.seed)
-    status = "converged" if run.converged else "did NOT converge"
-    print(f"XOR 2-2-1 sigmoid network, MSE loss, gradient descent (lr={args.lr}): {status} after "
-          f"{len(run.losses)} steps, loss {run.losses[0]:.4f} -> {run.losses[-1]:.4f}")
-    print(truth_table(run))
-    return 0 if run.converged else 1
+def _options(args, *drop):
+    return {key: value for key, value in vars(args).items()
+            if key not in ("command", "app", "handler", *drop)}
 
 
 def _train(args):
-    return _train_xor(args) if args.app == "xor" else _train_digits(args)
+    result = load_app(args.app).train(**_options(args))
+    for line in result.lines:
+        print(line)
+    for name, path in result.files.items():
+        print(f"{name}: {path}")
+    return 0 if result.succeeded else 1
+
+
+def _predict(args):
+    for line in load_app(args.app).predict(**_options(args)):
+        print(line)
+    return 0
 
 
 def _evaluate(args):
@@ -53,15 +46,6 @@ def _evaluate(args):
     accuracy, confusion = evaluate_digits(checkpoint=args.checkpoint, seed=args.seed)
     print(f"test accuracy {accuracy:.4f}")
     _print_confusion(confusion)
-    return 0
-
-
-def _predict(args):
-    from chainrule.apps.digits import predict_digits
-    images = np.load(args.input, allow_pickle=False)
-    labels, probabilities = predict_digits(images, checkpoint=args.checkpoint)
-    for i, (label, probability) in enumerate(zip(labels, probabilities)):
-        print(f"{i}: digit {label} (probability {probability:.3f})")
     return 0
 
 
@@ -105,40 +89,43 @@ def _info(args):
     return 0
 
 
-def _add_training_options(parser, epochs, lr, batch_size):
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"most epochs to train (default {epochs})")
-    parser.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
-    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})")
+def _add_app_training(parser, name, app, out):
+    parser.add_argument("--data", default=None, help="where the data is (a file or folder; "
+                                                     "not needed where the application brings its own)")
+    parser.add_argument("--out", default=out, help=f"run folder (default {out})")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    app.add_arguments(parser)
+    parser.set_defaults(handler=_train, app=name)
 
 
 def _parser():
     parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation end to end, fast and visible.")
     commands = parser.add_subparsers(dest="command", required=True)
+    apps = {name: load_app(name) for name in APPS}
 
     demo = commands.add_parser("demo", help="train a CNN on the bundled handwritten digits, with augmentation, "
                                             "early stopping and plots in runs/demo/")
-    _add_training_options(demo, epochs=60, lr=3e-3, batch_size=64)
-    demo.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
-    demo.set_defaults(handler=_train_digits)
+    _add_app_training(demo, "digits", apps["digits"], out="runs/demo")
 
-    train = commands.add_parser("train", help="train an application: " + ", ".join(APPS))
-    train.add_argument("app", choices=APPS)
-    _add_training_options(train, epochs=60, lr=None, batch_size=64)
-    train.add_argument("--out", default=None, help="run folder (default runs/<app>)")
-    train.add_argument("--threshold", type=float, default=0.005, help="xor: stop when the MSE falls below this")
-    train.add_argument("--max-steps", type=int, default=20000, help="xor: give up after this many steps")
-    train.set_defaults(handler=_train)
+    train = commands.add_parser("train", help="train an application and write runs/<name>/")
+    train_apps = train.add_subparsers(dest="app", required=True, metavar="application")
+    for name, app in apps.items():
+        _add_app_training(train_apps.add_parser(name, help=app.SUMMARY, description=app.SUMMARY), name, app,
+                          out=f"runs/{name}")
+
+    predict = commands.add_parser("predict", help="answer for new inputs with a trained application")
+    predict_apps = predict.add_subparsers(dest="app", required=True, metavar="application")
+    for name, app in apps.items():
+        if hasattr(app, "predict"):
+            sub = predict_apps.add_parser(name, help=app.SUMMARY)
+            sub.add_argument("--run", default=f"runs/{name}", help=f"the trained run folder (default runs/{name})")
+            app.add_predict_arguments(sub)
+            sub.set_defaults(handler=_predict, app=name)
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a saved digits model")
     evaluate.add_argument("--checkpoint", default="runs/demo/checkpoint.npz")
     evaluate.add_argument("--seed", type=int, default=0, help="the seed the model was trained with (its split)")
     evaluate.set_defaults(handler=_evaluate)
-
-    predict = commands.add_parser("predict", help="digits for 8x8 images in a .npy file (values in [0, 1])")
-    predict.add_argument("input", help="a .npy file holding an (8, 8) or (N, 8, 8) array")
-    predict.add_argument("--checkpoint", default="runs/demo/checkpoint.npz")
-    predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="every number of backprop for the article's networks, step by step")
     explain.add_argument("example", choices=("xor", "article-net", "digits"),
@@ -164,11 +151,6 @@ def _parser():
 def main(argv=None):
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    if getattr(args, "command", None) == "train":
-        if args.lr is None:
-            args.lr = 2.0 if args.app == "xor" else 3e-3
-        if args.out is None:
-            args.out = f"runs/{args.app}"
     try:
         return args.handler(args)
     except (ChainruleError, OSError, ValueError) as exc:

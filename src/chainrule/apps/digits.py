@@ -14,6 +14,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.apps._run import AppResult
 from chainrule.data import DataLoader, TensorDataset, stratified_split
 from chainrule.data import transforms as T
 from chainrule.data.datasets import load_digits
@@ -21,7 +22,10 @@ from chainrule.nn import functional as F
 from chainrule.train import (EarlyStopping, LRScheduler, ModelCheckpoint, ProgressBar, TerminateOnNaN, Trainer,
                              metrics)
 
-__all__ = ["build_cnn", "DigitsRun", "train_digits", "evaluate_digits", "predict_digits", "explain_digits"]
+__all__ = ["build_cnn", "DigitsRun", "train_digits", "evaluate_digits", "predict_digits", "explain_digits",
+           "SUMMARY", "add_arguments", "train", "add_predict_arguments", "predict"]
+
+SUMMARY = "a CNN on scikit-learn's bundled 8x8 handwritten digits (the demo)"
 
 CLASS_NAMES = [str(d) for d in range(10)]
 
@@ -160,3 +164,40 @@ def explain_digits(checkpoint="runs/demo/checkpoint.npz", out="runs/demo/salienc
         rows.append({"path": str(path), "true": int(labels[index]), "predicted": predicted,
                      "completeness_error": float(np.max(result.completeness_error))})
     return rows
+
+
+def add_arguments(parser):
+    """``chainrule train digits`` (and ``chainrule demo``) options."""
+    parser.add_argument("--epochs", type=int, default=60, help="most epochs to train (default 60)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW's initial learning rate (default 3e-3)")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+
+
+def train(out="runs/digits", data=None, seed=0, epochs=60, lr=3e-3, batch_size=64):
+    """Train the digits CNN (see ``train_digits``) and report it in the applications' common layout."""
+    if data is not None:
+        raise cr.ChainruleError(f"train digits: the digits come with scikit-learn; expected no --data, got {data!r}.")
+    run = train_digits(out=out, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    lines = [f"test accuracy {run.test_accuracy:.4f} on the held-out 25% of the digits, after {run.epochs} epochs",
+             _confusion_text(run.confusion)]
+    return AppResult(metrics={"test_accuracy": run.test_accuracy}, lines=lines, files=run.files)
+
+
+def _confusion_text(matrix):
+    lines = ["confusion matrix (rows: true digit, columns: predicted)",
+             "     " + " ".join(f"{c:>4}" for c in range(matrix.shape[1]))]
+    lines += [f"{row:>4} " + " ".join(f"{int(v):>4}" for v in counts) for row, counts in enumerate(matrix)]
+    return "\n".join(lines)
+
+
+def add_predict_arguments(parser):
+    """``chainrule predict digits IMAGES.npy``."""
+    parser.add_argument("inputs", help="a .npy file holding an (8, 8) or (N, 8, 8) array with values in [0, 1]")
+
+
+def predict(inputs, run="runs/digits"):
+    """One line per image of the .npy file ``inputs``: the digit and its probability."""
+    images = np.load(inputs, allow_pickle=False)
+    labels, probabilities = predict_digits(images, checkpoint=Path(run) / "checkpoint.npz")
+    return [f"{i}: digit {label} (probability {probability:.3f})"
+            for i, (label, probability) in enumerate(zip(labels, probabilities))]

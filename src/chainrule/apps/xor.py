@@ -10,8 +10,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import chainrule as cr
+from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure
+from chainrule.errors import ChainruleError
 
-__all__ = ["XOR_INPUTS", "XOR_TARGETS", "XorRun", "train_xor", "truth_table"]
+__all__ = ["XOR_INPUTS", "XOR_TARGETS", "XorRun", "train_xor", "truth_table", "SUMMARY", "add_arguments", "train",
+           "add_predict_arguments", "predict"]
+
+SUMMARY = "the article's 2-2-1 sigmoid XOR network: MSE, plain gradient descent, stop at a loss threshold"
 
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_TARGETS = np.array([[0], [1], [1], [0]], dtype=np.float32)
@@ -78,3 +83,60 @@ def truth_table(run):
     for (a, b), target, out in zip(XOR_INPUTS.astype(int), XOR_TARGETS[:, 0].astype(int), outputs[:, 0]):
         lines.append(f" {a}   {b} |   {target}    | {out:.3f}")
     return "\n".join(lines)
+
+
+def add_arguments(parser):
+    """``chainrule train xor`` options."""
+    parser.add_argument("--lr", type=float, default=2.0, help="gradient-descent step size (default 2.0)")
+    parser.add_argument("--threshold", type=float, default=0.005, help="stop when the MSE falls below this")
+    parser.add_argument("--max-steps", type=int, default=20000, help="give up after this many steps")
+
+
+def train(out="runs/xor", data=None, seed=0, lr=2.0, threshold=0.005, max_steps=20000):
+    """Train the XOR network; write metrics.json, the loss curve and the weights to ``out``.
+
+    ``data`` is refused: XOR's four rows are the data. The result does not succeed when the loss
+    never reaches ``threshold`` within ``max_steps``.
+    """
+    if data is not None:
+        raise ChainruleError(f"train xor: XOR brings its own four rows; expected no --data, got {data!r}.")
+    watch = Stopwatch()
+    run = train_xor(lr=lr, threshold=threshold, max_steps=max_steps, seed=seed)
+    folder = RunFolder(out)
+    cr.save({name: p.detach() for name, p in run.params.items()}, folder.checkpoint)
+    curve = folder.learning_curves({"loss": run.losses}, name="loss_curve.png", xlabel="step")
+    outputs = run.predict(XOR_INPUTS)[:, 0]
+    correct = float((outputs.round() == XOR_TARGETS[:, 0]).mean())
+    metrics_path = folder.write_metrics("xor", {
+        "command": command_line("xor", seed=seed, lr=lr, threshold=threshold, max_steps=max_steps),
+        "seed": seed, "seconds": watch.seconds, "converged": run.converged, "steps": len(run.losses),
+        "loss": run.losses[-1], "outputs": outputs.tolist(),
+        "measures": [measure("truth table rows right", correct, target=1.0),
+                     measure("final MSE", run.losses[-1], target=threshold, higher_is_better=False)]})
+    status = "converged" if run.converged else "did NOT converge"
+    lines = [f"XOR 2-2-1 sigmoid network, MSE loss, gradient descent (lr={lr}): {status} after "
+             f"{len(run.losses)} steps, loss {run.losses[0]:.4f} -> {run.losses[-1]:.4f}", truth_table(run)]
+    files = {"loss_curve": str(curve), "checkpoint": str(folder.checkpoint), "metrics": str(metrics_path)}
+    return AppResult(metrics={"converged": run.converged}, lines=lines, files=files, succeeded=run.converged)
+
+
+def add_predict_arguments(parser):
+    """``chainrule predict xor`` takes pairs of inputs such as ``0,1``."""
+    parser.add_argument("inputs", nargs="+", help="input pairs such as 0,1 or 1,1")
+
+
+def predict(inputs, run="runs/xor"):
+    """The trained network's output for each ``"x1,x2"`` pair, one line each."""
+    from pathlib import Path
+    params = {name: cr.tensor(value) for name, value in cr.load(Path(run) / "checkpoint.npz").items()}
+    rows = []
+    for text in inputs:
+        try:
+            rows.append([float(v) for v in text.split(",")])
+        except ValueError:
+            rows.append(None)
+        if rows[-1] is None or len(rows[-1]) != 2:
+            raise ChainruleError(f"predict xor: cannot read input {text!r}; expected two numbers such as 0,1.")
+    with cr.no_grad():
+        outputs = _forward(params, cr.tensor(np.array(rows, dtype=np.float32))).numpy()[:, 0]
+    return [f"{text} -> {value:.3f} (class {int(value >= 0.5)})" for text, value in zip(inputs, outputs)]

@@ -12,7 +12,7 @@ __all__ = ["learning_curves", "gradient_norms"]
 _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "r2", "iou", "dice")
 
 
-def learning_curves(history, path, metrics=None, figsize=None, dpi=100):
+def learning_curves(history, path, metrics=None, figsize=None, dpi=100, xlabel="epoch"):
     """Plot training and validation curves per epoch, one panel per quantity, best epoch marked.
 
     The first panel shows ``loss`` and ``val_loss``; each further panel a metric and its ``val_``
@@ -28,6 +28,7 @@ def learning_curves(history, path, metrics=None, figsize=None, dpi=100):
             default: every name in the history.
         figsize: (width, height) in inches; default 4 inches wide per panel, 3.2 high.
         dpi: pixels per inch; the PNG is figsize * dpi pixels.
+        xlabel: what one point is: ``"epoch"``, or ``"step"`` for a curve recorded per update.
 
     Returns:
         The path of the PNG, as a pathlib.Path.
@@ -52,7 +53,7 @@ def learning_curves(history, path, metrics=None, figsize=None, dpi=100):
     fig, axes = new_figure(fn, path, figsize, dpi, ncols=len(panels))
     from matplotlib.ticker import MaxNLocator
     for ax, name in zip(axes, panels):
-        _draw_panel(ax, name, series.get(name), series.get("val_" + name))
+        _draw_panel(ax, name, series.get(name), series.get("val_" + name), xlabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return save_png(fig, path, dpi)
 
@@ -126,7 +127,7 @@ def _panels(fn, series, metrics):
     return (["loss"] if "loss" in names else []) + [m for m in chosen if m != "loss"]
 
 
-def _draw_panel(ax, name, train, val):
+def _draw_panel(ax, name, train, val, xlabel):
     colors = class_colors(2)
     for values, label, color in ((train, name, colors[0]), (val, "val_" + name, colors[1])):
         if values is not None:
@@ -139,8 +140,8 @@ def _draw_panel(ax, name, train, val):
         best = int(np.nanargmax(finite) if higher else np.nanargmin(finite))
         ax.axvline(best + 1, color="0.4", linestyle="--", linewidth=1)
         ax.plot([best + 1], [val[best]], marker="*", markersize=11, color=colors[1], linestyle="none",
-                label=f"best val_{name} {val[best]:.4g} (epoch {best + 1})")
+                label=f"best val_{name} {val[best]:.4g} ({xlabel} {best + 1})")
     ax.set_title(name)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
