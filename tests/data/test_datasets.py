@@ -41,15 +41,6 @@ def write_wav(path, samples, sample_rate=8000, width=2):
     return path
 
 
-def shared_data(name):
-    """The shared data folder ``name``, or skip the test when it is not on this machine."""
-    roots = [os.environ.get("CHAINRULE_DATA"), Path(__file__).resolve().parents[2] / ".." / "shared" / "data"]
-    for root in roots:
-        if root and (Path(root) / name).is_dir():
-            return Path(root) / name
-    pytest.skip(f"shared data {name!r} not found (set CHAINRULE_DATA)")
-
-
 # --- IDX --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzip"])
 @pytest.mark.parametrize("dtype", ["u1", "i1", "i2", "i4", "f4", "f8"])
@@ -260,20 +251,20 @@ def test_load_digits_without_scikit_learn_names_the_extra(monkeypatch):
 
 
 # --- the project's shared data, when present ----------------------------------------------------
-def test_reads_the_real_fsdd_wav_samples():
+def test_reads_the_real_fsdd_wav_samples(shared_data):
     waveforms, labels, rate = load_wav_folder(shared_data("fsdd") / "wav_samples")
     assert rate == 8000 and labels.tolist() == list(range(10))
     assert all(w.dtype == np.float32 and w.ndim == 1 and 1000 < len(w) < 20000 for w in waveforms)
     assert all(0.05 < np.abs(w).max() <= 1.0 for w in waveforms)  # real speech, not silence or clipping garbage
 
 
-def test_reads_real_mnist_family_label_files():
+def test_reads_real_mnist_family_label_files(shared_data):
     labels = read_idx(shared_data("fashion-mnist") / "t10k-labels-idx1-ubyte.gz")
     assert labels.shape == (10000,) and labels.dtype == np.uint8
     assert np.bincount(labels).tolist() == [1000] * 10  # Fashion-MNIST's test set is balanced
 
 
-def test_reads_every_line_of_the_real_uci_sentiment_file():
+def test_reads_every_line_of_the_real_uci_sentiment_file(shared_data):
     # imdb_labelled.txt has quote characters inside its sentences: CSV quoting would merge lines (748 rows)
     texts, labels = read_text_table(shared_data("uci-sentiment-labelled") / "imdb_labelled.txt", 0, 1)
     assert len(texts) == 1000 and labels.dtype == np.int64 and set(labels.tolist()) == {0, 1}
