@@ -26,6 +26,8 @@ APPS = {
     "xor": "chainrule.apps.xor",
     "article-net": "chainrule.apps.article_net",
     "digits": "chainrule.apps.digits",
+    "cartpole": "chainrule.apps.cartpole",
+    "tictactoe": "chainrule.apps.tictactoe",
 }
 
 
