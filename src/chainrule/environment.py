@@ -11,7 +11,8 @@ EXTRAS = {
     "matplotlib": "plot (learning curves, confusion matrices, decision boundaries)",
     "scipy": "augment (rotations, affine warps, elastic distortion)",
     "rich": "progress (progress bars)",
-    "sklearn": "datasets (the bundled handwritten digits)",
+    "sklearn": "datasets and apps (the bundled handwritten digits, the applications' baselines)",
+    "gymnasium": "game (CartPole-v1 from gymnasium beside chainrule's own)",
 }
 
 
