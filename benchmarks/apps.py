@@ -43,6 +43,9 @@ RUNS = (
     Run("article-net", "article-net"),
     Run("digits-cnn", "digits", ("--model", "cnn")),
     Run("digits-mlp", "digits", ("--model", "mlp")),
+    Run("cartpole", "cartpole"),
+    Run("cartpole-gymnasium", "cartpole", ("--env", "gymnasium")),
+    Run("tictactoe", "tictactoe"),
 )
 
 
