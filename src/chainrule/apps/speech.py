@@ -119,7 +119,7 @@ def _speaker_folds(recordings, waves, baseline_features, count, epochs, lr, batc
 
 def add_arguments(parser):
     """``chainrule train speech`` options."""
-    parser.add_argument("--epochs", type=int, default=40, help="most epochs per model (default 40)")
+    parser.add_argument("--epochs", type=int, default=30, help="most epochs per model (default 30)")
     parser.add_argument("--lr", type=float, default=3e-3, help="AdamW's initial learning rate (default 3e-3)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--speaker-folds", type=int, default=6,
@@ -129,7 +129,7 @@ def add_arguments(parser):
                         help="use only takes 0..N-1 of every speaker and digit (a quick slice; default all)")
 
 
-def train(out="runs/speech", data=None, seed=0, epochs=40, lr=3e-3, batch_size=64, speaker_folds=6, takes=None,
+def train(out="runs/speech", data=None, seed=0, epochs=30, lr=3e-3, batch_size=64, speaker_folds=6, takes=None,
           progress=None):
     """Train the spoken-digit CNN on the official split and on speaker-held-out folds; write the run folder.
 

@@ -118,7 +118,7 @@ def _train_epoch(model, optimizer, front_end, utterances, batch_size, rng, loss_
 
 def add_arguments(parser):
     """``chainrule train speech-to-text`` options."""
-    parser.add_argument("--epochs", type=int, default=30, help="epochs, each on fresh utterances (default 30)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs, each on fresh utterances (default 20)")
     parser.add_argument("--utterances", type=int, default=1500,
                         help="training utterances assembled per epoch (default 1500)")
     parser.add_argument("--test-utterances", type=int, default=300, help="held-out utterances (default 300)")
@@ -128,7 +128,7 @@ def add_arguments(parser):
                         help="use only takes 0..N-1 of every speaker and digit (a quick slice; default all)")
 
 
-def train(out="runs/speech-to-text", data=None, seed=0, epochs=30, utterances=1500, test_utterances=300, lr=2e-3,
+def train(out="runs/speech-to-text", data=None, seed=0, epochs=20, utterances=1500, test_utterances=300, lr=2e-3,
           batch_size=32, takes=None, log=print):
     """Train the CTC transcriber on assembled utterances and measure its CER on held-out ones.
 
