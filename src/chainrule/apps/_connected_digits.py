@@ -1,8 +1,9 @@
 """Connected-digit utterances made from isolated spoken digits, and how transcripts are scored.
 
 No free corpus of real connected digits fits here, so utterances are assembled: a few recordings
-of single digits, each at a random level, with random pauses before, between and after them, and
-a little background noise over the whole. Held-out utterances are assembled only from held-out
+of single digits, each at a random level, with random pauses before, between and after them (from
+none to 0.3 s between digits, so some digits run into each other), and a little background noise
+over the whole. Held-out utterances are assembled only from held-out
 recordings, so no recording is heard in training and testing both.
 
 Transcripts are digit strings; the character error rate (CER) is the edit distance between the
@@ -22,7 +23,7 @@ __all__ = ["Utterances", "assemble_utterances", "edit_distance", "character_erro
 BLANK = 0
 """The CTC blank is class 0; digit d is class d + 1."""
 
-PAUSE_SECONDS = (0.1, 0.4)
+PAUSE_SECONDS = (0.0, 0.3)
 EDGE_SECONDS = (0.05, 0.25)
 NOISE_STD = (0.002, 0.01)
 LEVEL = (0.5, 1.0)
@@ -41,7 +42,7 @@ class Utterances:
 def assemble_utterances(clips, digits, count, sample_rate, rng, min_digits=2, max_digits=5):
     """``count`` utterances of ``min_digits``..``max_digits`` random recordings from ``clips``.
 
-    Each recording is peak-normalised and scaled by a level in [0.5, 1]; pauses of 0.1-0.4 s
+    Each recording is peak-normalised and scaled by a level in [0.5, 1]; pauses of 0-0.3 s
     separate them and 0.05-0.25 s of silence lead in and out; white noise with a standard
     deviation of 0.002-0.01 (about 20-40 dB below the speech) covers the whole utterance.
 
