@@ -33,12 +33,14 @@ def fsdd():
 def trained(fsdd, tmp_path_factory):
     """One small run shared by the tests: takes 0-6 (test 0-4, train 5-6), two epochs, one speaker fold."""
     out = tmp_path_factory.mktemp("speech")
-    result = speech.train(out=out, data=str(fsdd), epochs=2, takes=7, speaker_folds=1)
-    return out, result
+    lines = []
+    result = speech.train(out=out, data=str(fsdd), epochs=2, takes=7, speaker_folds=1, log=lines.append)
+    return out, result, lines
 
 
 def test_train_writes_the_run_folder_with_measures_beside_the_baseline(trained, fsdd):
-    out, result = trained
+    out, result, lines = trained
+    assert len(lines) == 1 and lines[0].startswith("speaker george held out: accuracy ")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["app"] == "speech" and metrics["command"].startswith("chainrule train speech --data ")
     assert metrics["test_recordings"] == 300 and metrics["train_recordings"] == 120
@@ -55,7 +57,7 @@ def test_train_writes_the_run_folder_with_measures_beside_the_baseline(trained, 
 
 
 def test_predict_reads_a_wav_file_and_gives_a_digit_and_its_probability(trained, fsdd, tmp_path):
-    out, _ = trained
+    out, _, _ = trained
     recordings = load_recordings(fsdd, "test")
     path = write_wav(tmp_path / "clip.wav", recordings.clips[0])
     [line] = speech.predict([str(path)], run=out)
@@ -65,7 +67,7 @@ def test_predict_reads_a_wav_file_and_gives_a_digit_and_its_probability(trained,
 
 
 def test_cli_trains_and_predicts(trained, tmp_path, capsys):
-    out, _ = trained
+    out, _, _ = trained
     path = write_wav(tmp_path / "tone.wav", 0.5 * np.sin(np.arange(4000) * 0.3))
     assert main(["predict", "speech", "--run", str(out), str(path), str(path)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -109,7 +111,7 @@ def test_bad_data_raises_errors_that_say_what_was_expected(tmp_path):
 
 
 def test_predict_refuses_another_sample_rate_and_a_missing_run(trained, tmp_path):
-    out, _ = trained
+    out, _, _ = trained
     path = write_wav(tmp_path / "fast.wav", np.zeros(1600), rate=16000)
     with pytest.raises(ShapeError, match="expected 8000 Hz like the training recordings, got 16000 Hz"):
         speech.predict([str(path)], run=out)

@@ -103,7 +103,7 @@ def _scores(model, front_end, waves, batch_size=256):
     return np.concatenate(parts)
 
 
-def _speaker_folds(recordings, waves, baseline_features, count, epochs, lr, batch_size, seed):
+def _speaker_folds(recordings, waves, baseline_features, count, epochs, lr, batch_size, seed, log):
     """Hold out each of the first ``count`` speakers in turn: {speaker: (network accuracy, baseline accuracy)}."""
     results = {}
     for speaker in sorted(set(recordings.speakers.tolist()))[:count]:
@@ -114,6 +114,7 @@ def _speaker_folds(recordings, waves, baseline_features, count, epochs, lr, batc
         baseline = logistic_regression(baseline_features[~held_out], recordings.digits[~held_out],
                                        baseline_features[held_out], recordings.digits[held_out])
         results[speaker] = (float(accuracy), float(baseline))
+        log(f"speaker {speaker} held out: accuracy {accuracy:.4f} (baseline {baseline:.4f})")
     return results
 
 
@@ -130,7 +131,7 @@ def add_arguments(parser):
 
 
 def train(out="runs/speech", data=None, seed=0, epochs=30, lr=3e-3, batch_size=64, speaker_folds=6, takes=None,
-          progress=None):
+          progress=None, log=print):
     """Train the spoken-digit CNN on the official split and on speaker-held-out folds; write the run folder.
 
     Args:
@@ -141,6 +142,7 @@ def train(out="runs/speech", data=None, seed=0, epochs=30, lr=3e-3, batch_size=6
         speaker_folds: how many speakers to hold out in turn (each trains a model of its own).
         takes: keep only takes below this number (for a quick run on a slice).
         progress: a ProgressBar for the official-split model, None for the default one.
+        log: called with one line per held-out speaker as each fold finishes.
     """
     owner = "train speech"
     watch = Stopwatch()
@@ -168,7 +170,7 @@ def train(out="runs/speech", data=None, seed=0, epochs=30, lr=3e-3, batch_size=6
     baseline_name = "logistic regression on MFCC means and stds"
     measures = [measure("test accuracy (official split: takes 0-4)", accuracy, target=0.97, baseline=baseline,
                         baseline_name=baseline_name)]
-    folds = _speaker_folds(recordings, waves, baseline_features, speaker_folds, epochs, lr, batch_size, seed)
+    folds = _speaker_folds(recordings, waves, baseline_features, speaker_folds, epochs, lr, batch_size, seed, log)
     if folds:
         measures.append(measure(f"speaker-held-out accuracy (mean over {len(folds)} speakers, each held out)",
                                 np.mean([a for a, _ in folds.values()]),
@@ -187,7 +189,9 @@ def train(out="runs/speech", data=None, seed=0, epochs=30, lr=3e-3, batch_size=6
     files["metrics"] = str(folder.write_metrics("speech", payload))
     lines = [f"spoken digits, official split: test accuracy {accuracy:.4f} (MFCC logistic regression "
              f"{baseline:.4f}) after {len(history.history['loss'])} epochs"]
-    lines += [f"  speaker {name} held out: {a:.4f} (baseline {b:.4f})" for name, (a, b) in folds.items()]
+    if folds:
+        lines.append(f"speaker-held-out accuracy {measures[-1]['value']:.4f} (baseline "
+                     f"{measures[-1]['baseline']['value']:.4f}), the mean over {', '.join(folds)}")
     return AppResult(metrics={"app": "speech", **payload}, lines=lines, files=files)
 
 
