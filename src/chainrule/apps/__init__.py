@@ -26,6 +26,8 @@ APPS = {
     "xor": "chainrule.apps.xor",
     "article-net": "chainrule.apps.article_net",
     "digits": "chainrule.apps.digits",
+    "speech": "chainrule.apps.speech",
+    "speech-to-text": "chainrule.apps.speech_to_text",
     "cartpole": "chainrule.apps.cartpole",
     "tictactoe": "chainrule.apps.tictactoe",
 }
