@@ -43,6 +43,8 @@ RUNS = (
     Run("article-net", "article-net"),
     Run("digits-cnn", "digits", ("--model", "cnn")),
     Run("digits-mlp", "digits", ("--model", "mlp")),
+    Run("speech", "speech", ("--data", "{data}/fsdd/fsdd.npz")),
+    Run("speech-to-text", "speech-to-text", ("--data", "{data}/fsdd/fsdd.npz")),
     Run("cartpole", "cartpole"),
     Run("cartpole-gymnasium", "cartpole", ("--env", "gymnasium")),
     Run("tictactoe", "tictactoe"),
