@@ -284,7 +284,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - started
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     section = [
-        "## run.py: all workloads, chainrule against PyTorch and NumPy",
+        f"## {args.threads} thread{'s' if args.threads > 1 else ''}: chainrule against PyTorch and NumPy",
         "",
         f"Date: {when}; {elapsed / 60:.1f} min; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
         f"(on {os.cpu_count()} CPUs; other work on the machine adds noise to the absolute times, "
@@ -315,13 +315,15 @@ def main(argv=None):
                     f"Each library's data loader (shuffled, batch 64), model and optimizer; {args.epoch_rounds} "
                     "timed epochs each after one untimed epoch; goal: within 1.5x of PyTorch's time "
                     "(ratio ≥ 0.67).", "", *epoch_lines, ""]
-    command = "python benchmarks/run.py" + (f" --mnist {args.mnist}" if args.mnist else "") + " --write"
+    command = ("python benchmarks/run.py" + (f" --threads {args.threads}" if args.threads != 1 else "")
+               + (f" --workloads {' '.join(args.workloads)}" if set(args.workloads) != set(ALL_WORKLOADS) - {"mnist"}
+                  else "") + (f" --mnist {args.mnist}" if args.mnist else "") + " --write")
     section += ["Rerun from the repository root:", "", "```", command, "```"]
     text = "\n".join(section)
     print()
     print(text)
     if args.write:
-        write_results("run", text)
+        write_results(f"run-{args.threads}-thread" + ("s" if args.threads > 1 else ""), text)
     return 0
 
 
