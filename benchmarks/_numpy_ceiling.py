@@ -90,7 +90,8 @@ class NumpyCnn:
     def _pool_relu_conv_backward(grad_pooled, cols, act, pooled, weight, x_shape, need_input=True):
         n, h, w, o = act.shape
         # the max's gradient goes to every position equal to it (ties are measure-zero here)
-        grad_act = (act.reshape(n, h // 2, 2, w // 2, 2, o) == pooled[:, :, None, :, None]) * grad_pooled[:, :, None, :, None]
+        winners = act.reshape(n, h // 2, 2, w // 2, 2, o) == pooled[:, :, None, :, None]
+        grad_act = winners * grad_pooled[:, :, None, :, None]
         grad_act = grad_act.reshape(n * h * w, o)
         grad_act *= act.reshape(n * h * w, o) > 0
         grad_weight = (grad_act.T @ cols).reshape(weight.shape)

@@ -44,7 +44,6 @@ import tracemalloc
 import numpy as np
 
 import chainrule as cr
-import chainrule.performance
 import train_step
 import xor_step
 from _numpy_ceiling import NumpyCnn, NumpyMlp
@@ -60,20 +59,27 @@ EQUAL_LOSS = 1e-4
 
 # --- timing ------------------------------------------------------------------------------------
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter
+CLOCK_TEXT = {"wall": "`time.perf_counter` (wall clock)",
+              "cpu": "`time.process_time` (the CPU time of this process, which leaves out the time other "
+                     "programs on a busy machine held the cores)"}
+
+
 def interleave(impls, rounds, seconds, calls=None):
     """Seconds per call of each ``(name, step)`` in each round; rounds rotate the order.
 
     Each implementation is called ``calls`` times per round, or as many times as fit in about
-    ``seconds`` (measured once after a warm-up).
+    ``seconds`` (measured once after a warm-up). Times are read from ``clock``.
     """
     counts = {}
     for name, step in impls:
         if calls is None:
             for _ in range(3):
                 step()
-            start = time.perf_counter()
+            start = clock()
             step()
-            counts[name] = max(3, int(seconds / max(time.perf_counter() - start, 1e-7)))
+            counts[name] = max(3, int(seconds / max(clock() - start, 1e-6)))
         else:
             counts[name] = calls
     times = {name: [] for name, _ in impls}
@@ -81,10 +87,10 @@ def interleave(impls, rounds, seconds, calls=None):
         shift = r % len(impls)
         for name, step in impls[shift:] + impls[:shift]:
             n = counts[name]
-            start = time.perf_counter()
+            start = clock()
             for _ in range(n):
                 step()
-            times[name].append((time.perf_counter() - start) / n)
+            times[name].append((clock() - start) / n)
     return times
 
 
@@ -159,9 +165,9 @@ def run_steps(torch, workloads, args):
             times = interleave(xor_impls(torch), args.rounds, args.seconds)
             for label, ours, theirs in (("xor, tensor ops", "chainrule", "pytorch"),
                                         ("xor, layer functions", "chainrule-layers", "pytorch-layers")):
-                subset = {k: times[k] for k in (ours, theirs, "numpy")}
-                row, _ = summary_row(label, {("chainrule" if k == ours else "pytorch" if k == theirs else k): v
-                                             for k, v in subset.items()}, "chainrule", "pytorch", "xor")
+                columns = {ours: "chainrule", theirs: "pytorch", "numpy": "numpy"}
+                row, _ = summary_row(label, {column: times[name] for name, column in columns.items()},
+                                     "chainrule", "pytorch", "xor")
                 lines.append(row)
                 print(row, flush=True)
         else:
@@ -252,11 +258,18 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=1.0, help="time per implementation per round")
     parser.add_argument("--epoch-rounds", type=int, default=3, help="timed epochs per library")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: time.perf_counter; cpu: time.process_time, the CPU time of this process, "
+                             "steadier on a busy machine (meaningful with --threads 1 only)")
     parser.add_argument("--mnist", metavar="PATH", help="mnist.npz or a folder of MNIST IDX files (adds mnist)")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's malloc thresholds alone (no keep_large_allocations)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu adds up the CPU time of every thread; use it with --threads 1")
+    global clock
+    clock = CLOCKS[args.clock]
     workloads = list(args.workloads) + (["mnist"] if args.mnist and "mnist" not in args.workloads else [])
     if "mnist" in workloads and not args.mnist:
         parser.error("the mnist workload needs --mnist PATH")
@@ -266,9 +279,11 @@ def main(argv=None):
     except ImportError:
         raise SystemExit("run.py: PyTorch and threadpoolctl are needed; pip install -e '.[test]' threadpoolctl") \
             from None
-    malloc = "glibc defaults" if args.default_malloc else (
-        "keep_large_allocations() applied" if chainrule.performance.keep_large_allocations()
-        else "keep_large_allocations() unavailable (not glibc)")
+    malloc = "glibc defaults"
+    if not args.default_malloc:
+        from chainrule.performance import keep_large_allocations
+        applied = keep_large_allocations()
+        malloc = "keep_large_allocations() applied" if applied else "keep_large_allocations() unavailable (not glibc)"
     torch.set_num_threads(args.threads)
     limits = threadpool_limits(args.threads)
     load_before = os.getloadavg()
@@ -291,7 +306,9 @@ def main(argv=None):
         "less to the same-round ratios).",
         "",
         f"Method: one process; {args.threads} thread(s) for NumPy's BLAS and PyTorch; {args.rounds} rounds of "
-        f"~{args.seconds:g} s per implementation, rotating order, `time.perf_counter`; malloc: {malloc}. "
+        f"~{args.seconds:g} s per implementation, rotating order, "
+        f"{CLOCK_TEXT[args.clock]}; "
+        f"malloc: {malloc}. "
         "Ratio = chainrule throughput / PyTorch throughput in the same round (> 1: chainrule faster); "
         "NumPy share = t_numpy / t_chainrule (1.0: chainrule as fast as the hand-written step). "
         "Times are medians with the interquartile range over rounds.",
@@ -316,6 +333,7 @@ def main(argv=None):
                     "timed epochs each after one untimed epoch; goal: within 1.5x of PyTorch's time "
                     "(ratio ≥ 0.67).", "", *epoch_lines, ""]
     command = ("python benchmarks/run.py" + (f" --threads {args.threads}" if args.threads != 1 else "")
+               + (f" --clock {args.clock}" if args.clock != "wall" else "")
                + (f" --workloads {' '.join(args.workloads)}" if set(args.workloads) != set(ALL_WORKLOADS) - {"mnist"}
                   else "") + (f" --mnist {args.mnist}" if args.mnist else "") + " --write")
     section += ["Rerun from the repository root:", "", "```", command, "```"]
