@@ -5,7 +5,7 @@
     lstm  LSTM(input 32, hidden 128) over 32 steps, batch 32, linear head on the last state (10 classes)
 
 One step = forward, cross-entropy loss, zero_grad, backward, SGD update (each library's optim.SGD,
-lr 0.01), float32, PyTorch limited to 2 threads. Both models start from the same weights; before
+lr 0.01), float32, both libraries on --threads threads (default 1). Both models start from the same weights; before
 timing, both take 3 steps on the same batch and must reach the same loss (to 1e-4). Timing
 interleaves the libraries over rounds and reports the median samples/s and the ratio
 chainrule / PyTorch (the performance issue's goals: MLP >= 1.15, CNN >= 0.6, LSTM >= 0.8).
@@ -143,12 +143,19 @@ def main(argv=None):
     parser.add_argument("--workloads", nargs="+", default=["mlp", "cnn", "lstm"], choices=["mlp", "cnn", "lstm"])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=1.0, help="time per library per round")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
     args = parser.parse_args(argv)
     try:
         import torch
     except ImportError:
         raise SystemExit("train_step: PyTorch is needed; pip install -e '.[test]'") from None
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("train_step: threadpoolctl is needed to set NumPy's BLAS threads; "
+                         "pip install threadpoolctl") from None
+    threadpool_limits(args.threads)
     lines = ["| workload | batch | chainrule samples/s | PyTorch samples/s | ratio (median, min–max) | goal |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name in args.workloads:
