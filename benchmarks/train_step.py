@@ -5,18 +5,19 @@
     lstm  LSTM(input 32, hidden 128) over 32 steps, batch 32, linear head on the last state (10 classes)
 
 One step = forward, cross-entropy loss, zero_grad, backward, SGD update (each library's optim.SGD,
-lr 0.01), float32, PyTorch limited to 2 threads. Both models start from the same weights; before
+lr 0.01), float32, both libraries on --threads threads (default 1). Both models start from the same weights; before
 timing, both take 3 steps on the same batch and must reach the same loss (to 1e-4). Timing
 interleaves the libraries over rounds and reports the median samples/s and the ratio
 chainrule / PyTorch (the performance issue's goals: MLP >= 1.15, CNN >= 0.6, LSTM >= 0.8).
 
-    python benchmarks/train_step.py [--workloads mlp cnn lstm] [--rounds 7] [--write]
+    python benchmarks/train_step.py [--workloads mlp cnn lstm] [--rounds 7]
+
+benchmarks/run.py runs these workloads with the others and writes RESULTS.md.
 
 PyTorch is needed here only; the library never imports it.
 """
 
 import argparse
-import datetime
 import statistics
 import sys
 import time
@@ -24,7 +25,6 @@ import time
 import numpy as np
 
 import chainrule as cr
-from _report import machine_lines, write_results
 
 GOALS = {"mlp": 1.15, "cnn": 0.6, "lstm": 0.8}
 BATCH = {"mlp": 128, "cnn": 64, "lstm": 32}
@@ -143,13 +143,19 @@ def main(argv=None):
     parser.add_argument("--workloads", nargs="+", default=["mlp", "cnn", "lstm"], choices=["mlp", "cnn", "lstm"])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=1.0, help="time per library per round")
-    parser.add_argument("--write", action="store_true", help="update RESULTS.md")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
     args = parser.parse_args(argv)
     try:
         import torch
     except ImportError:
         raise SystemExit("train_step: PyTorch is needed; pip install -e '.[test]'") from None
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("train_step: threadpoolctl is needed to set NumPy's BLAS threads; "
+                         "pip install threadpoolctl") from None
+    threadpool_limits(args.threads)
     lines = ["| workload | batch | chainrule samples/s | PyTorch samples/s | ratio (median, min–max) | goal |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name in args.workloads:
@@ -164,18 +170,6 @@ def main(argv=None):
         print(lines[-1], flush=True)
     table = "\n".join(lines)
     print(table)
-    if args.write:
-        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        write_results("train_step", "\n".join([
-            "## train_step: MLP, CNN and LSTM training steps",
-            "",
-            "Forward, cross-entropy, zero_grad, backward, optim.SGD step; float32; same initial weights and "
-            f"batch in both libraries; {args.rounds} interleaved rounds of ~{args.seconds:g} s per library; "
-            "ratio = chainrule samples/s / PyTorch samples/s.",
-            "",
-            f"Date: {when}", "", "Machine:", "", *machine_lines(torch), "", table, "",
-            "Rerun: `python benchmarks/train_step.py --write`",
-        ]))
     return 0
 
 

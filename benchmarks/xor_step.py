@@ -24,15 +24,13 @@ ratios; ``speedup vs PyTorch`` is t_pytorch / t_chainrule (the project's goal is
 
 Run from the repository root:
 
-    python benchmarks/xor_step.py            # print the table
-    python benchmarks/xor_step.py --write    # also update benchmarks/RESULTS.md
+    python benchmarks/xor_step.py            # print the table (run.py writes RESULTS.md)
     python benchmarks/xor_step.py --profile 25 --steps 20000   # rank chainrule's hot spots
 
 PyTorch is needed here only; the library never imports it.
 """
 
 import argparse
-import datetime
 import statistics
 import sys
 from pathlib import Path
@@ -40,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
-from _report import RESULTS_PATH, machine_lines, quartiles, time_rounds, write_results
+from _report import quartiles, time_rounds
 
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_TARGETS = np.array([[0], [1], [1], [0]], dtype=np.float32)
@@ -348,7 +346,6 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--steps", type=int, default=2000, help="steps per implementation per round (default 2000)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first (default 200)")
-    parser.add_argument("--write", action="store_true", help=f"update {RESULTS_PATH.name} next to this script")
     parser.add_argument("--profile", type=int, metavar="TOP", default=0,
                         help="instead of timing, print the TOP functions of a cProfile of the chainrule step")
     args = parser.parse_args(argv)
@@ -378,39 +375,6 @@ def main(argv=None):
     print(verdict(rows))
     print(f"\nLoss after {CHECK_STEPS} steps (must agree to {CHECK_TOLERANCE}): {check}")
 
-    if args.write:
-        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        section = "\n".join([
-            "## xor_step: one training step of the XOR network",
-            "",
-            "2-2-1 network, sigmoid hidden and output, MSE over the 4 XOR rows, plain gradient descent "
-            f"(lr {LR}), float32. One step = forward, loss, clear grads, backward, update. Written with "
-            "tensor ops (`x @ W + b`, `((out - y) ** 2).mean()`) and with layer functions "
-            "(`F.linear`, `F.mse_loss`) in each library; each pair is compared like for like. "
-            f"{args.rounds} interleaved rounds × {args.steps} steps per implementation, rotating order, "
-            "`time.perf_counter`; per-step times in ms.",
-            "",
-            f"Date: {when}",
-            "",
-            "Machine:",
-            "",
-            *machine_lines(torch),
-            "",
-            table,
-            "",
-            verdict(rows),
-            "",
-            f"Equal work: loss after {CHECK_STEPS} steps from the same weights — {check}.",
-            "",
-            "Rerun from the repository root (the numbers move with machine load; compare ratios, "
-            "which are measured within the same rounds):",
-            "",
-            "```",
-            f"python benchmarks/xor_step.py --rounds {args.rounds} --steps {args.steps} --write",
-            "```",
-        ])
-        write_results("xor_step", section)
-        print(f"\nWrote {RESULTS_PATH}")
     return 0
 
 

@@ -22,6 +22,18 @@ def test_a_leaf_used_twice_receives_both_contributions():
     assert x.grad.item() == pytest.approx(7.0)
 
 
+def test_the_implicit_gradient_of_a_one_element_output_is_one_in_its_shape_and_dtype():
+    for dtype in (cr.float32, cr.float64):
+        x = cr.tensor([[2.0]], dtype=dtype, requires_grad=True)
+        (x * 3).backward()
+        assert x.grad.shape == (1, 1) and x.grad.dtype == dtype and x.grad.item() == 3.0
+    leaf = cr.tensor([[5.0]], requires_grad=True)
+    leaf.backward()  # the seed itself lands in .grad: it must be the leaf's own writable array
+    leaf.grad.data += 1
+    leaf.backward()
+    assert leaf.grad.data.flags.writeable and leaf.grad.tolist() == [[3.0]]
+
+
 def test_non_leaf_grad_is_none_unless_retained():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     hidden = x * 3

@@ -288,16 +288,17 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
                 grads_in = (grads_in,)
             if len(grads_in) != len(node.parents):
                 _wrong_count(node, grads_in)
-        received = []
+        received = [] if listeners else None  # what each input received, for the explain events
         for parent, grad_in in zip(node.parents, grads_in):
             if parent is None or grad_in is None:
-                received.append(None)
+                if received is not None:
+                    received.append(None)
                 continue
             leaf = isinstance(parent, Tensor)
             shape, dtype = (parent.data.shape, parent.data.dtype) if leaf else (parent.out_shape, parent.out_dtype)
             if grad_in.shape != shape:
                 grad_in = _sum_to_shape(grad_in, shape, node)
-            if grad_in.dtype != dtype:
+            if grad_in.dtype is not dtype and grad_in.dtype != dtype:  # dtypes are mostly singletons
                 grad_in = grad_in.to(dtype) if create_graph else grad_in.astype(dtype)
             previous = grads.get(parent)
             if previous is None:
@@ -306,7 +307,8 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
                     heapq.heappush(heap, (-parent.seq, parent))
             else:
                 grads[parent] = previous + grad_in
-            received.append(grad_in)
+            if received is not None:
+                received.append(grad_in)
         if not retain_graph:
             node.saved = _FREED
         if listeners:
@@ -335,7 +337,9 @@ def _seeds(outputs, grad_outputs, create_graph):
             if out.data.size != 1:
                 raise GradError(f"backward: a gradient can be created implicitly only for a scalar output; "
                                 f"expected a 1-element tensor or gradient=..., got output shape {out.shape}.")
-            g = np.ones(out.data.shape, out.data.dtype)
+            g = np.array(1, dtype=out.data.dtype)  # np.ones is a Python wrapper; this is one C call
+            if out.data.shape:
+                g = g.reshape(out.data.shape)
         else:
             g = np.array(g.data if isinstance(g, Tensor) else g, dtype=out.data.dtype)
             if g.shape != out.data.shape:

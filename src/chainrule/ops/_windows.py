@@ -20,6 +20,8 @@ __all__ = ["window_option", "output_length", "pool_output_length", "pool_geometr
 def window_option(who, name, value, dims, minimum):
     """An int or a sequence of ``dims`` ints (each >= minimum) as a tuple, else a ShapeError naming
     ``who`` (an op name, or a layer whose repr is built only for the message)."""
+    if type(value) is int and value >= minimum:  # the common case (stride=1), checked on every forward
+        return (value,) * dims
     def is_int(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
     entries = (value,) * dims if is_int(value) else value
