@@ -143,10 +143,10 @@ def test_errors_name_the_app_and_what_was_expected(tmp_path, capsys):
         cartpole.train(out=tmp_path, data="somewhere.csv")
     with pytest.raises(cr.ChainruleError, match="--batch must be a positive integer; got 0"):
         cartpole.train(out=tmp_path, batch=0)
-    with pytest.raises(cr.ChainruleError, match="no trained agent at"):
+    with pytest.raises(cr.ChainruleError, match="no trained model at"):
         cartpole.predict(run=tmp_path / "missing")
     cr.save({"weights": np.zeros(3)}, tmp_path / "checkpoint.npz")
     with pytest.raises(cr.ChainruleError, match="is not a cartpole checkpoint"):
         cartpole.predict(run=tmp_path)
     assert main(["predict", "cartpole", "--run", str(tmp_path / "missing")]) == 1
-    assert capsys.readouterr().err.startswith("chainrule: error: cartpole: no trained agent")
+    assert capsys.readouterr().err.startswith("chainrule: error: cartpole: no trained model")

@@ -155,5 +155,5 @@ def test_train_and_predict_errors(tmp_path):
         tictactoe.train(out=tmp_path, data="games.csv")
     with pytest.raises(cr.ChainruleError, match="--explore is a probability; expected 0 to 1, got 1.5"):
         tictactoe.train(out=tmp_path, explore=1.5)
-    with pytest.raises(cr.ChainruleError, match="no trained network at"):
+    with pytest.raises(cr.ChainruleError, match="no trained model at"):
         tictactoe.predict(["........."], run=tmp_path / "missing")

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["AppResult", "RunFolder", "measure", "command_line", "write_json", "read_metrics", "Stopwatch"]
+__all__ = ["AppResult", "RunFolder", "measure", "command_line", "write_json", "read_metrics", "read_checkpoint", "Stopwatch"]
 
 
 @dataclass
@@ -138,3 +138,25 @@ class RunFolder:
         """Draw a (classes, classes) count matrix as a PNG; returns its path."""
         from chainrule import plot
         return plot.confusion_matrix(matrix, self.path / name, class_names=class_names)
+
+
+def read_checkpoint(app, path, keys):
+    """The dict an application saved at ``path``, checked to hold ``keys``.
+
+    Raises:
+        ChainruleError: there is no file (train first, or pass the run folder with --run), or it is
+            not this application's checkpoint (a key is missing); the message names both.
+    """
+    from chainrule.errors import ChainruleError
+    from chainrule.serialization import load
+
+    path = Path(path)
+    if not path.is_file():
+        raise ChainruleError(f"{app}: no trained model at {path}; expected the checkpoint.npz of a "
+                             f"`chainrule train {app}` run (pass its folder with --run).")
+    state = load(path)
+    if not isinstance(state, dict) or not set(keys) <= set(state):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ChainruleError(f"{app}: {path} is not a {app} checkpoint; expected keys {', '.join(map(repr, keys))}, "
+                             f"got {found}.")
+    return state

@@ -24,7 +24,7 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.apps._cartpole_env import ENVIRONMENTS, TIME_LIMIT, make_cartpoles
-from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure
+from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure, read_checkpoint
 from chainrule.errors import ChainruleError
 from chainrule.nn import functional as F
 
@@ -235,14 +235,7 @@ def save_agent(run, path, hidden):
 
 def load_actor(path):
     """The actor saved by ``save_agent``, ready to play."""
-    path = Path(path)
-    if not path.is_file():
-        raise ChainruleError(f"cartpole: no trained agent at {path}; expected the checkpoint.npz of a "
-                             "`chainrule train cartpole` run (pass its folder with --run).")
-    state = cr.load(path)
-    if not isinstance(state, dict) or "actor" not in state:
-        raise ChainruleError(f"cartpole: {path} is not a cartpole checkpoint; expected keys 'actor', 'critic', "
-                             f"'hidden', got {sorted(state) if isinstance(state, dict) else type(state).__name__}.")
+    state = read_checkpoint("cartpole", path, ("actor", "critic", "hidden"))
     actor = build_actor(int(state["hidden"]))
     actor.load_state_dict(state["actor"])
     return actor

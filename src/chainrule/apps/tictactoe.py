@@ -28,7 +28,7 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.apps import _tictactoe_game as game
-from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure
+from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure, read_checkpoint
 from chainrule.errors import ChainruleError
 from chainrule.nn import functional as F
 
@@ -192,14 +192,7 @@ def save_network(network, path, hidden):
 
 def load_network(path):
     """The network saved by ``save_network``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ChainruleError(f"tictactoe: no trained network at {path}; expected the checkpoint.npz of a "
-                             "`chainrule train tictactoe` run (pass its folder with --run).")
-    state = cr.load(path)
-    if not isinstance(state, dict) or "network" not in state:
-        raise ChainruleError(f"tictactoe: {path} is not a tictactoe checkpoint; expected keys 'network' and "
-                             f"'hidden', got {sorted(state) if isinstance(state, dict) else type(state).__name__}.")
+    state = read_checkpoint("tictactoe", path, ("network", "hidden"))
     network = build_network(int(state["hidden"]))
     network.load_state_dict(state["network"])
     return network
