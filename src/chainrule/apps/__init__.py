@@ -26,6 +26,7 @@ APPS = {
     "xor": "chainrule.apps.xor",
     "article-net": "chainrule.apps.article_net",
     "digits": "chainrule.apps.digits",
+    "sentiment": "chainrule.apps.sentiment",
 }
 
 
