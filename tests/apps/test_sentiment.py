@@ -58,6 +58,10 @@ def test_hashed_ngrams_are_stable_and_vocabulary_round_trips():
     assert offsets.tolist() == [0, 6, 6] and len(indices) == 6 + 3   # 3 + 2 + 1 n-grams, none, 2 + 1
     assert indices[[1, 2, 4]].tolist() == indices[6:].tolist()     # 好, 吃, 好吃 hash alike in both texts
     assert featurizer_from_settings(hasher.settings()).bags(["很好吃"])[0].tolist() == indices[:6].tolist()
+    words = NgramHasher("en", max_n=2, buckets=1 << 16, subwords=(2, 5))
+    disappointing, disappointed = words.bags(["disappointing"])[0], words.bags(["disappointed"])[0]
+    assert len(set(disappointing.tolist()) & set(disappointed.tolist())) >= 10   # <d, <di, ..., ointe
+    assert featurizer_from_settings(words.settings()).bags(["fine"])[0].tolist() == words.bags(["fine"])[0].tolist()
     vocabulary = Vocabulary.build(["good food", "good service", "bad food"], "en", min_count=2)
     again = featurizer_from_settings(json.loads(json.dumps(vocabulary.settings())))
     assert again.sequences(["good bad food"], 5).tolist() == vocabulary.sequences(["good bad food"], 5).tolist()

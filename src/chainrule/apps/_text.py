@@ -66,6 +66,9 @@ class NgramHasher:
         language: "zh" or "en" (see ``tokenize``).
         max_n: the longest n-gram, in tokens (every length 1..max_n is used).
         buckets: the number of hash ids.
+        subwords: ``(shortest, longest)`` character n-grams of each word, marked with ``<`` and ``>``
+            at its ends (fastText's subwords: "disappointing" shares "<disap" with "disappointed"),
+            hashed into the same ids; None for none. Meant for words, not for Chinese characters.
 
     >>> hasher = NgramHasher("en", max_n=2, buckets=1000)
     >>> indices, offsets = hasher.bags(["good food", "bad"])
@@ -73,14 +76,18 @@ class NgramHasher:
     (4, [0, 3])
     """
 
-    def __init__(self, language, max_n, buckets):
-        if language not in _LANGUAGES or int(max_n) < 1 or int(buckets) < 2:
-            raise ChainruleError(f"NgramHasher: bad settings; expected language in {_LANGUAGES}, max_n >= 1 and "
-                                 f"buckets >= 2, got {language!r}, {max_n}, {buckets}.")
+    def __init__(self, language, max_n, buckets, subwords=None):
+        if language not in _LANGUAGES or int(max_n) < 1 or int(buckets) < 2 or not (
+                subwords is None or len(subwords) == 2 and 1 <= subwords[0] <= subwords[1]):
+            raise ChainruleError(f"NgramHasher: bad settings; expected language in {_LANGUAGES}, max_n >= 1, "
+                                 f"buckets >= 2 and subwords None or (shortest, longest), got {language!r}, "
+                                 f"{max_n}, {buckets}, {subwords!r}.")
         self.language, self.max_n, self.buckets = language, int(max_n), int(buckets)
+        self.subwords = None if subwords is None else (int(subwords[0]), int(subwords[1]))
 
     def settings(self):
-        return {"kind": "ngram-hasher", "language": self.language, "max_n": self.max_n, "buckets": self.buckets}
+        return {"kind": "ngram-hasher", "language": self.language, "max_n": self.max_n, "buckets": self.buckets,
+                "subwords": None if self.subwords is None else list(self.subwords)}
 
     def bags(self, texts):
         """``(indices, offsets)``: the n-gram ids of every text, concatenated, and where each text's start.
@@ -103,12 +110,29 @@ class NgramHasher:
                 mixed = gram[same_text] ^ (gram[same_text] >> np.uint64(29))
                 ids.append((mixed % np.uint64(self.buckets)).astype(np.int64))
                 owners.append(text_of[:count][same_text])
+        if self.subwords is not None:
+            pieces = [self._subword_ids(tokens) for tokens in token_lists]
+            ids.append(np.concatenate([piece for piece in pieces] + [np.zeros(0, np.int64)]))
+            owners.append(np.repeat(np.arange(len(texts)), [len(piece) for piece in pieces]))
         ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
         owners = np.concatenate(owners) if owners else np.zeros(0, np.int64)
         order = np.argsort(owners, kind="stable")
         counts = np.bincount(owners, minlength=len(texts))
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         return ids[order], offsets
+
+    def _subword_ids(self, tokens):
+        shortest, longest = self.subwords
+        grams = []
+        for token in tokens:
+            if not token.isalpha():
+                continue
+            marked = f"<{token}>"
+            grams += [marked[start:start + n] for n in range(shortest, longest + 1)
+                      for start in range(len(marked) - n + 1)]
+        # a prefix keeps a subword apart from a whole word spelled the same ("<a>" vs "a")
+        codes = token_codes(["#" + gram for gram in grams])
+        return ((codes * _MIX) >> np.uint64(16)).astype(np.int64) % self.buckets
 
 
 class Vocabulary:
@@ -156,7 +180,7 @@ def featurizer_from_settings(settings):
     """Rebuild an ``NgramHasher`` or a ``Vocabulary`` from its ``settings()`` dict."""
     kind = settings.get("kind")
     if kind == "ngram-hasher":
-        return NgramHasher(settings["language"], settings["max_n"], settings["buckets"])
+        return NgramHasher(settings["language"], settings["max_n"], settings["buckets"], settings.get("subwords"))
     if kind == "vocabulary":
         return Vocabulary(settings["language"], settings["tokens"])
     raise ChainruleError(f"featurizer_from_settings: unknown featuriser; expected kind 'ngram-hasher' or "

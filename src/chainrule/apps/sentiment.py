@@ -4,8 +4,9 @@ Two models (``--model``), both trained with Adam and early stopping on a validat
 
 ``bag`` (default)
     fastText's classifier: the mean of the embeddings of a text's hashed n-grams (characters 1-3
-    for Chinese, which has no spaces between words; words 1-2 for English), one ``nn.EmbeddingBag``
-    lookup, and a linear layer.
+    for Chinese, which has no spaces between words; words 1-2 and the character 2-5-grams inside
+    each word for English), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
+    each n-gram is left out of its bag with chance 0.3 (a regulariser).
 ``gru``
     Token embeddings read by a bidirectional GRU, mean- and max-pooled, and a linear layer.
 
@@ -17,7 +18,7 @@ a training text; metrics.json lists what was dropped.
 
 Evaluation: a stratified held-out 20% for corpora of 5,000 texts or more; 10-fold stratified
 cross-validation below that (the mean and the spread over the folds). The baseline, TF-IDF of the
-same n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
+same token n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
 the training rows are set aside for early stopping.
 
 The run folder keeps ``sentiment.json`` (the model and featuriser settings, the vocabulary for the
@@ -31,7 +32,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure, write_json
-from chainrule.apps._sentiment_baseline import BASELINE_NAME, tfidf_logistic_regression
+from chainrule.apps._sentiment_baseline import baseline_name, tfidf_logistic_regression
 from chainrule.apps._sentiment_data import load_corpus
 from chainrule.apps._sentiment_models import MODELS, BagBatches, SequenceBatches, build_model
 from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settings
@@ -49,6 +50,7 @@ SMALL_CORPUS = 5000
 DEFAULTS = {"bag": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
             "gru": {"epochs": 8, "lr": 3e-3, "batch_size": 64, "dim": 64}}
 GRU_HIDDEN, MAX_TOKENS = 64, 200
+ENGLISH_SUBWORDS = (2, 5)  # character n-grams of English words the bag reads besides the words
 NGRAM_DROP = 0.3  # the chance each n-gram of a training bag is left out (BagBatches)
 UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
 #: accuracy targets of the known corpora (held-out 20%, or the cross-validation mean for UCI).
@@ -66,7 +68,8 @@ def add_arguments(parser):
     parser.add_argument("--dim", type=int, default=None, help="embedding size (default 16 bag, 64 gru)")
     parser.add_argument("--max-n", type=int, default=None,
                         help="longest n-gram (default 3 characters for Chinese, 2 words for English)")
-    parser.add_argument("--buckets", type=int, default=2 ** 18, help="hashed n-gram ids of the bag (default 2^18)")
+    parser.add_argument("--buckets", type=int, default=None,
+                        help="hashed n-gram ids of the bag (default 2^18 for Chinese, 2^17 for English)")
     parser.add_argument("--folds", type=int, default=None,
                         help=f"cross-validation folds (default 10 under {SMALL_CORPUS:,} texts, else a "
                              f"held-out 20%%); 0 forces the held-out split")
@@ -76,7 +79,7 @@ def add_arguments(parser):
 
 
 def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=None, batch_size=None, dim=None,
-          max_n=None, buckets=2 ** 18, folds=None, limit=None, patience=2, progress=None):
+          max_n=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
@@ -85,7 +88,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
         model: "bag" or "gru".
         epochs, lr, batch_size, dim: training settings; None takes the model's default (``DEFAULTS``).
         max_n: the longest n-gram of the bag and of the baseline; None: 3 (Chinese) or 2 (English).
-        buckets: hashed n-gram ids of the bag.
+        buckets: hashed n-gram ids of the bag; None: 2^18 (Chinese) or 2^17 (English, fewer distinct n-grams).
         folds: cross-validation folds; None chooses (10 for small corpora), 0 a held-out 20%.
         limit: train and test on a stratified sample of this many texts (quick checks).
         patience: early stopping's patience, in epochs.
@@ -105,8 +108,8 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
                                       dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
                                       if value is not None}}
     config = {"model": model, "language": corpus.language, "dim": settings["dim"],
-              "max_n": max_n or (3 if corpus.language == "zh" else 2), "buckets": int(buckets),
-              "hidden": GRU_HIDDEN, "max_tokens": MAX_TOKENS, "labels": list(LABELS)}
+              "max_n": max_n or (3 if corpus.language == "zh" else 2), "buckets": int(buckets or (2 ** 18 if corpus.language == "zh" else 2 ** 17)),
+              "subwords": None if corpus.language == "zh" else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "max_tokens": MAX_TOKENS, "labels": list(LABELS)}
     folds = (10 if len(corpus.texts) < SMALL_CORPUS else 0) if folds is None else int(folds)
     if folds == 1 or folds < 0 or folds > len(corpus.texts) // 2:
         raise ChainruleError(f"train sentiment: bad --folds; expected 0 (held-out split) or 2..{len(corpus.texts) // 2}, "
@@ -126,7 +129,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
              "confusion_matrix": str(folder.confusion_matrix(np.array(report["confusion_matrix"]), list(LABELS)))}
     command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n,
-                           buckets=None if buckets == 2 ** 18 else buckets, folds=folds, limit=limit,
+                           buckets=buckets, folds=folds, limit=limit,
                            patience=None if patience == 2 else patience)
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
@@ -158,16 +161,16 @@ def _held_out(corpus, config, options):
     probabilities = _probabilities(fitted, [corpus.texts[row] for row in test_rows])
     accuracy, confusion = _score(probabilities, corpus.labels[test_rows])
     baseline = _baseline(corpus, train_rows, test_rows, config)
-    target = _target(corpus)
+    target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
     epochs = len(fitted["history"].history["loss"])
     lines = [f"{config['model']} model on {corpus.name} ({corpus.language}, {len(corpus.texts):,} texts): test "
              f"accuracy {accuracy:.4f} on the held-out 20% ({len(test_rows):,} texts) after {epochs} epochs; "
-             f"{BASELINE_NAME} {baseline:.4f}" + (f"; target {target:.2f}" if target else "")]
+             f"{name} {baseline:.4f}" + (f"; target {target:.2f}" if target else "")]
     return {"evaluation": "stratified held-out 20%; 10% of the rest for early stopping",
             "split": {"train": len(train_rows), "test": len(test_rows)}, "epochs": epochs,
             "confusion_matrix": confusion.tolist(), "fitted": fitted, "lines": lines,
             "measures": [measure("test accuracy (held-out 20%)", accuracy, target=target, baseline=baseline,
-                                 baseline_name=BASELINE_NAME)]}
+                                 baseline_name=name)]}
 
 
 def _cross_validate(corpus, config, folds, options):
@@ -187,9 +190,9 @@ def _cross_validate(corpus, config, folds, options):
     fitted = _fit(corpus, np.arange(len(corpus.texts)), config, options)
     mean, spread = float(np.mean(accuracies)), float(np.std(accuracies))
     base_mean, base_spread = float(np.mean(baselines)), float(np.std(baselines))
-    target = _target(corpus)
+    target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
     lines = [f"{config['model']} model on {corpus.name} ({corpus.language}, {len(corpus.texts):,} texts), {folds}-fold "
-             f"cross-validation: accuracy {mean:.4f} +- {spread:.4f}; {BASELINE_NAME} {base_mean:.4f} +- "
+             f"cross-validation: accuracy {mean:.4f} +- {spread:.4f}; {name} {base_mean:.4f} +- "
              f"{base_spread:.4f}" + (f"; target {target:.2f}" if target else "")]
     return {"evaluation": f"stratified {folds}-fold cross-validation (10% of each training part for early stopping); "
                           "the checkpoint is a final model trained on all texts",
@@ -197,7 +200,7 @@ def _cross_validate(corpus, config, folds, options):
             "baseline_fold_accuracies": baselines, "baseline_std": base_spread, "fold_epochs": epochs,
             "confusion_matrix": confusion.tolist(), "fitted": fitted, "lines": lines,
             "measures": [measure(f"{folds}-fold cross-validation mean accuracy", mean, target=target,
-                                 baseline=base_mean, baseline_name=BASELINE_NAME)]}
+                                 baseline=base_mean, baseline_name=name)]}
 
 
 def _fold_numbers(labels, folds, seed):
@@ -234,7 +237,7 @@ def _fit(corpus, train_rows, config, options):
 
 def _featurizer(corpus, fit_rows, config):
     if config["model"] == "bag":
-        return NgramHasher(corpus.language, config["max_n"], config["buckets"]), config
+        return NgramHasher(corpus.language, config["max_n"], config["buckets"], config["subwords"]), config
     vocabulary = Vocabulary.build([corpus.texts[row] for row in fit_rows], corpus.language)
     return vocabulary, {**config, "vocabulary_size": len(vocabulary)}
 
