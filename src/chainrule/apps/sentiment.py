@@ -56,6 +56,8 @@ UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.tx
 #: accuracy targets of the known corpora (held-out 20%, or the cross-validation mean for UCI).
 TARGETS = {"waimai_10k.csv": 0.92, "online_shopping_10_cats.zip": 0.94, UCI_FILES: 0.85}
 SETTINGS_FILE = "sentiment.json"
+CLEANING_RULE = ("before any split: byte order marks and surrounding white space stripped, empty texts dropped, "
+                 "texts that carry both labels dropped, each repeated text kept once")
 
 
 def add_arguments(parser):
@@ -134,6 +136,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
         "sources": corpus.sources, "language": corpus.language, "cleaning": corpus.cleaning,
+        "cleaning_rule": CLEANING_RULE,
         "model": config["model"], "settings": {**settings, "max_n": config["max_n"], "buckets": config["buckets"],
                                                "patience": patience}, **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
