@@ -109,13 +109,11 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
     settings = {**DEFAULTS[model], **{key: value for key, value in
                                       dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
                                       if value is not None}}
-    config = {"model": model, "language": corpus.language, "dim": settings["dim"],
-              "max_n": max_n or (3 if corpus.language == "zh" else 2), "buckets": int(buckets or (2 ** 18 if corpus.language == "zh" else 2 ** 17)),
-              "subwords": None if corpus.language == "zh" else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "max_tokens": MAX_TOKENS, "labels": list(LABELS)}
+    config = _config(corpus.language, model, settings["dim"], max_n, buckets)
     folds = (10 if len(corpus.texts) < SMALL_CORPUS else 0) if folds is None else int(folds)
     if folds == 1 or folds < 0 or folds > len(corpus.texts) // 2:
-        raise ChainruleError(f"train sentiment: bad --folds; expected 0 (held-out split) or 2..{len(corpus.texts) // 2}, "
-                             f"got {folds}.")
+        raise ChainruleError(f"train sentiment: bad --folds; expected 0 (held-out split) or "
+                             f"2..{len(corpus.texts) // 2}, got {folds}.")
     bar = (lambda: None) if progress is False else (lambda: progress or ProgressBar())
     trainer_options = dict(settings=settings, patience=patience, seed=seed, bar=bar)
     folder = RunFolder(out)
@@ -130,8 +128,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
              "learning_curves": str(folder.learning_curves(fitted["history"])),
              "confusion_matrix": str(folder.confusion_matrix(np.array(report["confusion_matrix"]), list(LABELS)))}
     command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model, epochs=epochs, lr=lr,
-                           batch_size=batch_size, dim=dim, max_n=max_n,
-                           buckets=buckets, folds=folds, limit=limit,
+                           batch_size=batch_size, dim=dim, max_n=max_n, buckets=buckets, folds=folds, limit=limit,
                            patience=None if patience == 2 else patience)
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
@@ -140,6 +137,15 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
         "model": config["model"], "settings": {**settings, "max_n": config["max_n"], "buckets": config["buckets"],
                                                "patience": patience}, **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
+
+
+def _config(language, model, dim, max_n, buckets):
+    """What a model and its featuriser need, kept in sentiment.json (the GRU adds its vocabulary size)."""
+    chinese = language == "zh"
+    return {"model": model, "language": language, "dim": dim, "max_n": max_n or (3 if chinese else 2),
+            "buckets": int(buckets or (2 ** 18 if chinese else 2 ** 17)),
+            "subwords": None if chinese else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "max_tokens": MAX_TOKENS,
+            "labels": list(LABELS)}
 
 
 def _target(corpus):
