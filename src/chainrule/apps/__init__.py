@@ -26,6 +26,7 @@ APPS = {
     "xor": "chainrule.apps.xor",
     "article-net": "chainrule.apps.article_net",
     "digits": "chainrule.apps.digits",
+    "sentiment": "chainrule.apps.sentiment",
     "speech": "chainrule.apps.speech",
     "speech-to-text": "chainrule.apps.speech_to_text",
     "cartpole": "chainrule.apps.cartpole",

@@ -1,0 +1,187 @@
+"""Reading labelled review corpora for the sentiment application, whatever their format.
+
+Three layouts are recognised from the path alone, so ``--data`` needs no format option:
+
+``*.csv`` with a ``label,review`` header
+    e.g. waimai_10k.csv (Chinese food-delivery reviews).
+``*.zip`` holding one such CSV, possibly with a ``cat`` column first
+    e.g. online_shopping_10_cats.zip (Chinese e-commerce reviews in ten categories).
+``*.txt`` of ``sentence<TAB>label`` lines, or a folder of them
+    e.g. the UCI "Sentiment Labelled Sentences" (``*_labelled.txt``; other .txt files in the folder,
+    such as its readme, are left out). Lines are cut at ``"\\n"`` only: some sentences hold U+0085,
+    which ``str.splitlines`` would take for a line break.
+
+Every corpus is cleaned the same way before any split, and the counts are kept for metrics.json:
+a leading byte order mark and surrounding white space are stripped, empty texts dropped, texts
+that occur with both labels dropped (their label is noise), and repeated texts kept once, so that no
+test text also sits in the training rows.
+"""
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+
+__all__ = ["Corpus", "load_corpus", "clean_corpus", "language_of"]
+
+_LABEL_COLUMN, _TEXT_COLUMN = "label", "review"
+
+
+@dataclass
+class Corpus:
+    """Cleaned texts and their 0/1 labels, the language they are in, and what cleaning removed.
+
+    Attributes:
+        name: the file or folder name, for reports.
+        texts: list of str, each distinct.
+        labels: int64 array, 1 positive and 0 negative.
+        language: "zh" (featurised by characters) or "en" (by words).
+        cleaning: counts of rows read and of rows dropped, and why.
+        sources: the names of the files read, in order.
+    """
+    name: str
+    texts: list
+    labels: np.ndarray
+    language: str
+    cleaning: dict = field(default_factory=dict)
+    sources: list = field(default_factory=list)
+
+
+def load_corpus(path, owner="sentiment"):
+    """Read and clean the labelled texts at ``path`` (a CSV, a zipped CSV, a TSV .txt or a folder of them).
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        ChainruleError: a path in none of the known layouts, or rows that cannot be read.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{owner}: cannot read {str(path)!r}; expected an existing file or folder, "
+                                f"got no such path.")
+    sources = [path.name]
+    if path.is_dir():
+        texts, labels, sources = _read_tsv_folder(path, owner)
+    elif path.suffix.lower() == ".zip":
+        texts, labels = _read_zip(path, owner)
+    elif path.suffix.lower() == ".csv":
+        texts, labels = _read_csv(path.read_bytes(), str(path), owner)
+    elif path.suffix.lower() in (".txt", ".tsv"):
+        texts, labels = _read_tsv(path, owner)
+    else:
+        raise ChainruleError(f"{owner}: cannot read {str(path)!r}; expected a .csv with a 'label,review' header, "
+                             f"a .zip holding one, a .txt of 'sentence<TAB>label' lines or a folder of those, "
+                             f"got a {path.suffix or 'suffix-less'} file.")
+    texts, labels, cleaning = clean_corpus(texts, labels)
+    if len(texts) < 2 or len(set(labels.tolist())) < 2:
+        raise ChainruleError(f"{owner}: {str(path)!r} has too little data; expected texts of both labels 0 and 1, "
+                             f"got {len(texts)} usable texts with labels {sorted(set(labels.tolist()))}.")
+    return Corpus(path.name, texts, labels, language_of(texts), cleaning, sources)
+
+
+def clean_corpus(texts, labels):
+    """Strip, drop empty texts and texts with both labels, keep each text once (first order kept).
+
+    >>> clean_corpus(["\\ufeffgood ", "bad", "good", "odd", "odd", ""], [1, 0, 1, 1, 0, 1])[:2]
+    (['good', 'bad'], array([1, 0]))
+    """
+    texts = [text.replace("\ufeff", "").strip() for text in texts]
+    labels_of = {}
+    for text, label in zip(texts, labels):
+        if text:
+            labels_of.setdefault(text, set()).add(int(label))
+    kept = [(text, labels_of[text].pop()) for text in labels_of if len(labels_of[text]) == 1]
+    empty = sum(1 for text in texts if not text)
+    cleaning = {"rows read": len(texts), "empty texts dropped": empty,
+                "repeated rows dropped": len(texts) - empty - len(labels_of),
+                "texts with both labels dropped": len(labels_of) - len(kept), "texts kept": len(kept)}
+    return [text for text, _ in kept], np.array([label for _, label in kept], dtype=np.int64), cleaning
+
+
+def language_of(texts):
+    """"zh" when at least a fifth of the letters are CJK ideographs, else "en"."""
+    sample = "".join(texts[:2000])
+    letters = sum(1 for char in sample if char.isalpha())
+    ideographs = sum(1 for char in sample if "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf")
+    return "zh" if letters and ideographs >= 0.2 * letters else "en"
+
+
+def _label(value, where, owner):
+    value = value.strip()
+    if value not in ("0", "1"):
+        raise ChainruleError(f"{owner}: bad label at {where}; expected 0 or 1, got {value!r}.")
+    return int(value)
+
+
+def _read_csv(data, name, owner):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ChainruleError(f"{owner}: {name!r} is not UTF-8 text; expected UTF-8, got {exc.reason} at byte "
+                             f"{exc.start}.") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [column.strip().lstrip("\ufeff") for column in next(reader, [])]
+    if _LABEL_COLUMN not in header or _TEXT_COLUMN not in header:
+        raise ChainruleError(f"{owner}: {name!r} is not a review table; expected a header with the columns "
+                             f"'{_LABEL_COLUMN}' and '{_TEXT_COLUMN}', got {header}.")
+    label_at, text_at = header.index(_LABEL_COLUMN), header.index(_TEXT_COLUMN)
+    texts, labels = [], []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        where = f"line {reader.line_num} of {name!r}"
+        if len(row) <= label_at:
+            raise ChainruleError(f"{owner}: {where} has too few columns; expected {len(header)}, got {row!r}.")
+        labels.append(_label(row[label_at], where, owner))
+        texts.append(row[text_at] if len(row) > text_at else "")
+    return texts, labels
+
+
+def _read_zip(path, owner):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [name for name in archive.namelist() if name.lower().endswith(".csv")]
+            if len(members) != 1:
+                raise ChainruleError(f"{owner}: {str(path)!r} is not a zipped review table; expected exactly one "
+                                     f".csv inside, got {members or archive.namelist()}.")
+            data = archive.read(members[0])
+    except zipfile.BadZipFile as exc:
+        raise ChainruleError(f"{owner}: cannot read {str(path)!r}; expected a zip archive, got {exc}.") from None
+    return _read_csv(data, f"{path.name}/{members[0]}", owner)
+
+
+def _read_tsv(path, owner):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ChainruleError(f"{owner}: {str(path)!r} is not UTF-8 text; expected UTF-8, got {exc.reason} at byte "
+                             f"{exc.start}.") from None
+    texts, labels = [], []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\r").rsplit("\t", 1)
+        if len(parts) != 2:
+            raise ChainruleError(f"{owner}: line {number} of {str(path)!r} is not 'sentence<TAB>label'; expected a "
+                                 f"tab before a 0/1 label, got {line[:60]!r}.")
+        labels.append(_label(parts[1], f"line {number} of {str(path)!r}", owner))
+        texts.append(parts[0])
+    return texts, labels
+
+
+def _read_tsv_folder(path, owner):
+    files = sorted(path.glob("*_labelled.txt")) or sorted(path.glob("*.tsv"))
+    if not files:
+        raise ChainruleError(f"{owner}: cannot read the folder {str(path)!r}; expected files of "
+                             f"'sentence<TAB>label' lines named *_labelled.txt or *.tsv, got "
+                             f"{sorted(p.name for p in path.iterdir())[:10]}.")
+    texts, labels = [], []
+    for file in files:
+        more_texts, more_labels = _read_tsv(file, owner)
+        texts += more_texts
+        labels += more_labels
+    return texts, labels, [file.name for file in files]

@@ -1,0 +1,151 @@
+"""The sentiment application's two classifiers and the batches they read.
+
+``BagClassifier`` (fastText's design)
+    The mean of the embeddings of a text's hashed n-grams (one ``nn.EmbeddingBag`` lookup, no
+    padding) and a linear layer to the two classes. Word order survives only inside the n-grams.
+``GruClassifier``
+    Token embeddings (``nn.Embedding``) read by a bidirectional GRU; the outputs over the text's own
+    length are mean- and max-pooled and a linear layer gives the two classes. It reads word order
+    but trains several times slower.
+
+Batches are ``((inputs...), labels)`` pairs, the form ``Trainer`` expects, drawn afresh (shuffled)
+every epoch.
+"""
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.errors import ChainruleError
+from chainrule.ops.shape import cat
+
+__all__ = ["BagClassifier", "GruClassifier", "build_model", "BagBatches", "SequenceBatches", "MODELS"]
+
+MODELS = ("bag", "gru")
+
+
+class BagClassifier(nn.Module):
+    """Mean of hashed n-gram embeddings, then a linear layer (fastText).
+
+    Shape:
+        indices (M,) int64 and offsets (B,) int64 (``nn.EmbeddingBag``'s bags) -> logits (B, 2).
+    """
+
+    def __init__(self, buckets, dim):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(buckets, dim, mode="mean")
+        # N(0, 1) rows make the first mean of a long bag large and the softmax saturated; fastText
+        # starts its input rows uniform in +-1/dim for the same reason.
+        self.bag.weight.data[...] *= 1.0 / dim
+        self.head = nn.Linear(dim, 2)
+
+    def forward(self, indices, offsets):
+        return self.head(self.bag(indices, offsets))
+
+
+class GruClassifier(nn.Module):
+    """Token embeddings, a bidirectional GRU, mean and max pooling over each text, a linear layer.
+
+    Shape:
+        ids (B, T) int64 padded with 0 and lengths (B,) int64 -> logits (B, 2).
+    """
+
+    def __init__(self, vocabulary_size, dim, hidden, dropout=0.3):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary_size, dim, padding_idx=0)
+        self.embedding.weight.data[...] *= 0.1
+        self.gru = nn.GRU(dim, hidden, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(4 * hidden, 2)
+
+    def forward(self, ids, lengths):
+        lengths = np.asarray(lengths.data if isinstance(lengths, cr.Tensor) else lengths)
+        outputs, _ = self.gru(self.dropout(self.embedding(ids)), lengths=lengths)
+        inside = (np.arange(ids.shape[1])[None, :] < lengths[:, None]).astype(np.float32)[:, :, None]
+        mean = (outputs * cr.tensor(inside)).sum(1) / cr.tensor(lengths[:, None].astype(np.float32))
+        # Padded steps are pushed far below any output so the max never picks them.
+        largest = (outputs + cr.tensor((inside - 1.0) * 1e4)).max(dim=1)[0]
+        return self.head(self.dropout(cat([mean, largest], dim=1)))
+
+
+def build_model(config):
+    """The classifier a run's ``config`` describes (``{"model": "bag", "buckets": ..., "dim": ...}``)."""
+    if config["model"] == "bag":
+        return BagClassifier(config["buckets"], config["dim"])
+    if config["model"] == "gru":
+        return GruClassifier(config["vocabulary_size"], config["dim"], config["hidden"])
+    raise ChainruleError(f"sentiment: unknown model; expected one of {MODELS}, got {config['model']!r}.")
+
+
+class BagBatches:
+    """Batches ``((indices, offsets), labels)`` of some texts' n-gram bags, shuffled every epoch.
+
+    Args:
+        indices, offsets: the bags of all texts (``NgramHasher.bags``).
+        rows: which texts to serve.
+        labels: the labels of all texts (or None when predicting).
+        drop: the chance that each n-gram of a bag is left out of it, drawn afresh every batch: a
+            regulariser (the model cannot lean on a few n-grams it has memorised). 0 to keep all.
+    """
+
+    def __init__(self, indices, offsets, rows, labels, batch_size, shuffle=False, seed=0, drop=0.0):
+        self.indices, self.rows, self.labels, self.drop = indices, np.asarray(rows), labels, drop
+        self.starts = offsets
+        self.ends = np.append(offsets[1:], len(indices))
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return -(-len(self.rows) // self.batch_size)
+
+    def __iter__(self):
+        rows = self.rng.permutation(self.rows) if self.shuffle else self.rows
+        for start in range(0, len(rows), self.batch_size):
+            yield self.batch(rows[start:start + self.batch_size])
+
+    def batch(self, rows):
+        parts = [self.indices[self.starts[row]:self.ends[row]] for row in rows]
+        if self.drop > 0:
+            parts = [part[self.rng.random(len(part)) >= self.drop] for part in parts]
+        lengths = np.array([len(part) for part in parts], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        inputs = (cr.tensor(np.concatenate(parts + [np.zeros(0, np.int64)]).astype(np.int64)), cr.tensor(offsets))
+        return inputs, None if self.labels is None else cr.tensor(self.labels[rows])
+
+
+class SequenceBatches:
+    """Batches ``((ids, lengths), labels)`` of padded token sequences.
+
+    Texts of similar length share a batch (sorted inside windows of 20 batches, the batches then
+    shuffled), so little time goes into padding.
+    """
+
+    def __init__(self, sequences, rows, labels, batch_size, shuffle=False, seed=0):
+        self.sequences, self.rows, self.labels = sequences, np.asarray(rows), labels
+        self.lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return -(-len(self.rows) // self.batch_size)
+
+    def __iter__(self):
+        rows = self.rng.permutation(self.rows) if self.shuffle else self.rows
+        window = 20 * self.batch_size
+        batches = []
+        for start in range(0, len(rows), window):
+            chunk = rows[start:start + window]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[at:at + self.batch_size] for at in range(0, len(chunk), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        for batch_rows in batches:
+            yield self.batch(batch_rows)
+
+    def batch(self, rows):
+        lengths = self.lengths[rows]
+        ids = np.zeros((len(rows), lengths.max()), dtype=np.int64)
+        for line, row in enumerate(rows):
+            ids[line, :lengths[line]] = self.sequences[row]
+        inputs = (cr.tensor(ids), cr.tensor(lengths))
+        return inputs, None if self.labels is None else cr.tensor(self.labels[rows])

@@ -1,0 +1,187 @@
+"""Turning texts into integer ids: tokens, hashed n-gram bags, and token sequences over a vocabulary.
+
+Chinese has no spaces between words, so a Chinese text is read as its characters and their
+neighbours (character n-grams stand in for words); an English text is read as lower-cased words
+and punctuation marks. Both then go through the same two featurisers:
+
+``NgramHasher``
+    Every n-gram of 1 to ``max_n`` tokens, hashed into ``buckets`` ids (fastText's "hashing trick"):
+    no vocabulary to store, and n-grams never seen in training still land somewhere. The hash is
+    computed from the tokens' codes with integer arithmetic, so it is stable across runs (Python's
+    ``hash`` of a str is salted per process).
+``Vocabulary``
+    The tokens seen at least ``min_count`` times in the training texts, most frequent first, for
+    sequence models; id 0 pads and id 1 stands for every other token.
+
+Both are described by a small dict (``settings()``), kept in the run folder so that prediction
+rebuilds exactly the featuriser the model was trained with.
+"""
+
+import re
+import zlib
+from collections import Counter
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+
+__all__ = ["tokenize", "token_codes", "NgramHasher", "Vocabulary", "featurizer_from_settings", "PAD", "UNKNOWN"]
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+_LANGUAGES = ("zh", "en")
+
+PAD, UNKNOWN = 0, 1
+
+
+def tokenize(text, language):
+    """The tokens of ``text``: its non-space characters ("zh"), or its words and punctuation ("en").
+
+    >>> tokenize("Not bad, really!", "en")
+    ['not', 'bad', ',', 'really', '!']
+    >>> tokenize("很 好吃", "zh")
+    ['很', '好', '吃']
+    """
+    if language not in _LANGUAGES:
+        raise ChainruleError(f"tokenize: unknown language; expected one of {_LANGUAGES}, got {language!r}.")
+    text = text.lower()
+    if language == "zh":
+        return [char for char in text if not char.isspace()]
+    return _WORD.findall(text)
+
+
+def token_codes(tokens):
+    """A stable 32-bit code per token (CRC-32 of its UTF-8 bytes), as uint64."""
+    return np.array([zlib.crc32(token.encode("utf-8")) for token in tokens], dtype=np.uint64)
+
+
+# Odd 64-bit multipliers that mix one token's code into an n-gram's hash (a polynomial hash).
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SALT = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+class NgramHasher:
+    """Bags of hashed token n-grams, ready for ``nn.EmbeddingBag(indices, offsets)``.
+
+    Args:
+        language: "zh" or "en" (see ``tokenize``).
+        max_n: the longest n-gram, in tokens (every length 1..max_n is used).
+        buckets: the number of hash ids.
+        subwords: ``(shortest, longest)`` character n-grams of each word, marked with ``<`` and ``>``
+            at its ends (fastText's subwords: "disappointing" shares "<disap" with "disappointed"),
+            hashed into the same ids; None for none. Meant for words, not for Chinese characters.
+
+    >>> hasher = NgramHasher("en", max_n=2, buckets=1000)
+    >>> indices, offsets = hasher.bags(["good food", "bad"])
+    >>> len(indices), offsets.tolist()   # good, food, good_food | bad
+    (4, [0, 3])
+    """
+
+    def __init__(self, language, max_n, buckets, subwords=None):
+        if language not in _LANGUAGES or int(max_n) < 1 or int(buckets) < 2 or not (
+                subwords is None or len(subwords) == 2 and 1 <= subwords[0] <= subwords[1]):
+            raise ChainruleError(f"NgramHasher: bad settings; expected language in {_LANGUAGES}, max_n >= 1, "
+                                 f"buckets >= 2 and subwords None or (shortest, longest), got {language!r}, "
+                                 f"{max_n}, {buckets}, {subwords!r}.")
+        self.language, self.max_n, self.buckets = language, int(max_n), int(buckets)
+        self.subwords = None if subwords is None else (int(subwords[0]), int(subwords[1]))
+
+    def settings(self):
+        return {"kind": "ngram-hasher", "language": self.language, "max_n": self.max_n, "buckets": self.buckets,
+                "subwords": None if self.subwords is None else list(self.subwords)}
+
+    def bags(self, texts):
+        """``(indices, offsets)``: the n-gram ids of every text, concatenated, and where each text's start.
+
+        A text without tokens gets an empty bag (the model sees zeros for it).
+        """
+        token_lists = [tokenize(text, self.language) for text in texts]
+        lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.int64)
+        codes = token_codes([token for tokens in token_lists for token in tokens])
+        text_of = np.repeat(np.arange(len(texts)), lengths)
+        ids, owners = [], []
+        gram = np.zeros(len(codes), dtype=np.uint64)
+        with np.errstate(over="ignore"):  # the hash relies on uint64 arithmetic wrapping around
+            for n in range(1, self.max_n + 1):
+                count = len(codes) - n + 1
+                if count <= 0:
+                    break
+                gram = gram[:count] * _MIX + codes[n - 1:] + _SALT
+                same_text = text_of[:count] == text_of[n - 1:]
+                mixed = gram[same_text] ^ (gram[same_text] >> np.uint64(29))
+                ids.append((mixed % np.uint64(self.buckets)).astype(np.int64))
+                owners.append(text_of[:count][same_text])
+        if self.subwords is not None:
+            pieces = [self._subword_ids(tokens) for tokens in token_lists]
+            ids.append(np.concatenate([piece for piece in pieces] + [np.zeros(0, np.int64)]))
+            owners.append(np.repeat(np.arange(len(texts)), [len(piece) for piece in pieces]))
+        ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        owners = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+        order = np.argsort(owners, kind="stable")
+        counts = np.bincount(owners, minlength=len(texts))
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        return ids[order], offsets
+
+    def _subword_ids(self, tokens):
+        shortest, longest = self.subwords
+        grams = []
+        for token in tokens:
+            if not token.isalpha():
+                continue
+            marked = f"<{token}>"
+            grams += [marked[start:start + n] for n in range(shortest, longest + 1)
+                      for start in range(len(marked) - n + 1)]
+        # a prefix keeps a subword apart from a whole word spelled the same ("<a>" vs "a")
+        codes = token_codes(["#" + gram for gram in grams])
+        return ((codes * _MIX) >> np.uint64(16)).astype(np.int64) % self.buckets
+
+
+class Vocabulary:
+    """Token ids for sequence models: the training tokens seen ``min_count`` times or more.
+
+    >>> vocabulary = Vocabulary.build(["good good food", "bad food"], "en", min_count=2)
+    >>> vocabulary.tokens                   # ids 2 and 3; "bad" (seen once) becomes UNKNOWN
+    ['food', 'good']
+    >>> vocabulary.sequences(["good bad food", "food"], max_length=4).tolist()
+    [[3, 1, 2], [2, 0, 0]]
+    """
+
+    def __init__(self, language, tokens):
+        self.language, self.tokens = language, list(tokens)
+        self.index = {token: position + 2 for position, token in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, texts, language, min_count=2, max_size=50000):
+        counts = Counter(token for text in texts for token in tokenize(text, language))
+        frequent = sorted((token for token, count in counts.items() if count >= min_count),
+                          key=lambda token: (-counts[token], token))
+        return cls(language, frequent[:max_size])
+
+    def __len__(self):
+        """The number of ids, padding and unknown included."""
+        return len(self.tokens) + 2
+
+    def settings(self):
+        return {"kind": "vocabulary", "language": self.language, "tokens": self.tokens}
+
+    def ids(self, text, max_length):
+        """The ids of the first ``max_length`` tokens of ``text``; an empty text is one unknown token."""
+        return [self.index.get(token, UNKNOWN) for token in tokenize(text, self.language)][:max_length] or [UNKNOWN]
+
+    def sequences(self, texts, max_length):
+        """(len(texts), L) int64 ids, L the longest text up to ``max_length``, padded with 0 at the end."""
+        rows = [self.ids(text, max_length) for text in texts]
+        out = np.full((len(rows), max(len(row) for row in rows)), PAD, dtype=np.int64)
+        for row, ids in zip(out, rows):
+            row[:len(ids)] = ids
+        return out
+
+
+def featurizer_from_settings(settings):
+    """Rebuild an ``NgramHasher`` or a ``Vocabulary`` from its ``settings()`` dict."""
+    kind = settings.get("kind")
+    if kind == "ngram-hasher":
+        return NgramHasher(settings["language"], settings["max_n"], settings["buckets"], settings.get("subwords"))
+    if kind == "vocabulary":
+        return Vocabulary(settings["language"], settings["tokens"])
+    raise ChainruleError(f"featurizer_from_settings: unknown featuriser; expected kind 'ngram-hasher' or "
+                         f"'vocabulary', got {kind!r}.")

@@ -1,0 +1,130 @@
+"""The sentiment application: reading each corpus layout, training both models on small slices,
+prediction in Chinese and English, the command line, and clear errors for data it cannot read."""
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule.apps import sentiment
+from chainrule.apps._sentiment_data import load_corpus
+from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settings
+from chainrule.cli import main
+from chainrule.errors import ChainruleError
+
+QUICK = dict(epochs=1, buckets=4096, progress=False)
+
+
+@pytest.fixture
+def waimai(shared_data):
+    return shared_data("waimai-10k") / "waimai_10k.csv"
+
+
+def test_cleaning_drops_empty_repeated_and_contradicting_texts(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("label,review\n1,\ufeff好吃\n0,太慢了\n1,好吃\n1,一般\n0,一般\n1,\n0,\"难吃, 很咸\"\n",
+                    encoding="utf-8")
+    corpus = load_corpus(path)
+    assert corpus.texts == ["好吃", "太慢了", "难吃, 很咸"] and corpus.labels.tolist() == [1, 0, 0]
+    assert corpus.language == "zh"
+    assert corpus.cleaning == {"rows read": 7, "empty texts dropped": 1, "repeated rows dropped": 2,
+                               "texts with both labels dropped": 1, "texts kept": 3}
+
+
+def test_tab_separated_lines_are_cut_at_line_feeds_only(tmp_path):
+    (tmp_path / "a_labelled.txt").write_text("Great\u0085 phone.\t1\nAwful battery.\t0\n", encoding="utf-8")
+    (tmp_path / "b_labelled.txt").write_text("Loved it!\t1\nNever again.\t0\n", encoding="utf-8")
+    (tmp_path / "readme.txt").write_text("not data", encoding="utf-8")
+    corpus = load_corpus(tmp_path)
+    assert corpus.texts[0] == "Great\u0085 phone." and corpus.labels.tolist() == [1, 0, 1, 0]
+    assert corpus.language == "en" and corpus.sources == ["a_labelled.txt", "b_labelled.txt"]
+
+
+def test_every_shared_corpus_layout_is_detected(shared_data):
+    waimai = load_corpus(shared_data("waimai-10k") / "waimai_10k.csv")
+    shopping = load_corpus(shared_data("online-shopping-10-cats") / "online_shopping_10_cats.zip")
+    uci = load_corpus(shared_data("uci-sentiment-labelled"))
+    assert (waimai.language, shopping.language, uci.language) == ("zh", "zh", "en")
+    for corpus in (waimai, shopping, uci):
+        assert len(set(corpus.texts)) == len(corpus.texts) and set(corpus.labels.tolist()) == {0, 1}
+    assert shopping.cleaning["empty texts dropped"] == 1 and not shopping.texts[0].startswith("\ufeff")
+    assert shopping.cleaning["texts with both labels dropped"] == 18
+    assert len(uci.sources) == 3
+
+
+def test_hashed_ngrams_are_stable_and_vocabulary_round_trips():
+    hasher = NgramHasher("zh", max_n=3, buckets=1 << 12)
+    indices, offsets = hasher.bags(["很好吃", "", "好吃"])
+    assert offsets.tolist() == [0, 6, 6] and len(indices) == 6 + 3   # 3 + 2 + 1 n-grams, none, 2 + 1
+    assert indices[[1, 2, 4]].tolist() == indices[6:].tolist()     # 好, 吃, 好吃 hash alike in both texts
+    assert featurizer_from_settings(hasher.settings()).bags(["很好吃"])[0].tolist() == indices[:6].tolist()
+    words = NgramHasher("en", max_n=2, buckets=1 << 16, subwords=(2, 5))
+    disappointing, disappointed = words.bags(["disappointing"])[0], words.bags(["disappointed"])[0]
+    assert len(set(disappointing.tolist()) & set(disappointed.tolist())) >= 10   # <d, <di, ..., ointe
+    assert featurizer_from_settings(words.settings()).bags(["fine"])[0].tolist() == words.bags(["fine"])[0].tolist()
+    vocabulary = Vocabulary.build(["good food", "good service", "bad food"], "en", min_count=2)
+    again = featurizer_from_settings(json.loads(json.dumps(vocabulary.settings())))
+    assert again.sequences(["good bad food"], 5).tolist() == vocabulary.sequences(["good bad food"], 5).tolist()
+
+
+def test_bag_model_trains_on_a_slice_and_predicts_chinese(waimai, tmp_path):
+    result = sentiment.train(out=tmp_path / "run", data=waimai, limit=300, folds=0, **QUICK)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text(encoding="utf-8"))
+    row = metrics["measures"][0]
+    assert row["name"] == "test accuracy (held-out 20%)" and 0 <= row["value"] <= 1
+    assert row["target"] == 0.92 and 0.5 <= row["baseline"]["value"] <= 1
+    assert metrics["split"] == {"train": 240, "test": 60} and metrics["cleaning"]["sample of"] == 300
+    assert np.sum(metrics["confusion_matrix"]) == 60
+    for name in ("checkpoint.npz", "sentiment.json", "learning_curves.png", "confusion_matrix.png"):
+        assert (tmp_path / "run" / name).is_file()
+    assert result.lines and "held-out" in result.lines[0]
+    lines = sentiment.predict(["这家店的菜很好吃", "太难吃了"], run=tmp_path / "run")
+    assert len(lines) == 2 and lines[0].endswith("这家店的菜很好吃")
+    label, probability = lines[0].split()[:2]
+    assert label in ("negative", "positive") and 0.5 <= float(probability) <= 1
+
+
+def test_gru_model_cross_validates_english_and_predicts(shared_data, tmp_path):
+    sentiment.train(out=tmp_path / "gru", data=shared_data("uci-sentiment-labelled"), model="gru", limit=120,
+                    folds=3, dim=8, **QUICK)
+    metrics = json.loads((tmp_path / "gru" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["folds"] == 3 and len(metrics["fold_accuracies"]) == len(metrics["baseline_fold_accuracies"]) == 3
+    assert metrics["measures"][0]["name"] == "3-fold cross-validation mean accuracy"
+    assert metrics["measures"][0]["target"] == 0.85 and np.sum(metrics["confusion_matrix"]) == 120
+    settings = json.loads((tmp_path / "gru" / "sentiment.json").read_text(encoding="utf-8"))
+    assert settings["model"] == "gru" and settings["featurizer"]["kind"] == "vocabulary"
+    lines = sentiment.predict(["Great phone, works well.", ""], run=tmp_path / "gru")
+    assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
+
+
+def test_command_line_trains_on_the_zip_and_predicts(shared_data, tmp_path, capsys):
+    data = shared_data("online-shopping-10-cats") / "online_shopping_10_cats.zip"
+    run = str(tmp_path / "cli")
+    assert main(["train", "sentiment", "--data", str(data), "--out", run, "--limit", "200", "--epochs", "1",
+                 "--buckets", "2048", "--folds", "0"]) == 0
+    assert main(["predict", "sentiment", "--run", run, "质量很好，物流也快"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].endswith("质量很好，物流也快") and printed[-1].split()[0] in ("negative", "positive")
+    assert json.loads((tmp_path / "cli" / "metrics.json").read_text(encoding="utf-8"))["command"].startswith(
+        "chainrule train sentiment --data")
+
+
+def test_unreadable_data_gives_clear_errors(tmp_path, capsys):
+    assert main(["train", "sentiment", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "r")]) == 1
+    assert "missing.csv" in capsys.readouterr().err
+    (tmp_path / "notes.json").write_text("{}")
+    with pytest.raises(ChainruleError, match="expected a .csv with a 'label,review' header"):
+        sentiment.train(out=tmp_path / "r", data=tmp_path / "notes.json")
+    (tmp_path / "other.csv").write_text("id,text\n1,hello\n")
+    with pytest.raises(ChainruleError, match="expected a header with the columns 'label' and 'review'"):
+        sentiment.train(out=tmp_path / "r", data=tmp_path / "other.csv")
+    (tmp_path / "bad.txt").write_text("no tab here\n")
+    with pytest.raises(ChainruleError, match="is not 'sentence<TAB>label'"):
+        sentiment.train(out=tmp_path / "r", data=tmp_path / "bad.txt")
+    (tmp_path / "fake.zip").write_bytes(b"not a zip")
+    with pytest.raises(ChainruleError, match="expected a zip archive"):
+        sentiment.train(out=tmp_path / "r", data=tmp_path / "fake.zip")
+    with pytest.raises(ChainruleError, match="expected --data PATH"):
+        sentiment.train(out=tmp_path / "r")
+    with pytest.raises(ChainruleError, match="is not a trained sentiment run"):
+        sentiment.predict(["good"], run=tmp_path / "r")
