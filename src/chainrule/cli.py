@@ -27,6 +27,8 @@ def _options(args, *drop):
 
 
 def _train(args):
+    from chainrule.performance import keep_large_allocations
+    keep_large_allocations()  # this command owns its process; see chainrule.performance
     result = load_app(args.app).train(**_options(args))
     for line in result.lines:
         print(line)
