@@ -270,8 +270,9 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
             heapq.heappush(heap, (-root.seq, root))
     needed = None if targets is None else _nodes_leading_to([node for _, node in heap], targets)
     captured = {}
+    heappop, heappush = heapq.heappop, heapq.heappush
     while heap:
-        node = heapq.heappop(heap)[1]
+        node = heappop(heap)[1]
         g = grads.pop(node)
         if node._pre_hooks:
             g = _run_hooks(node._pre_hooks, g, create_graph)
@@ -294,8 +295,10 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
                 if received is not None:
                     received.append(None)
                 continue
-            leaf = isinstance(parent, Tensor)
-            shape, dtype = (parent.data.shape, parent.data.dtype) if leaf else (parent.out_shape, parent.out_dtype)
+            if isinstance(parent, Tensor):  # a leaf: its gradient waits in grads until the end
+                shape, dtype, node_to_visit = parent.data.shape, parent.data.dtype, None
+            else:
+                shape, dtype, node_to_visit = parent.out_shape, parent.out_dtype, parent
             if grad_in.shape != shape:
                 grad_in = _sum_to_shape(grad_in, shape, node)
             if grad_in.dtype is not dtype and grad_in.dtype != dtype:  # dtypes are mostly singletons
@@ -303,8 +306,8 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
             previous = grads.get(parent)
             if previous is None:
                 grads[parent] = grad_in
-                if not leaf:
-                    heapq.heappush(heap, (-parent.seq, parent))
+                if node_to_visit is not None:
+                    heappush(heap, (-node_to_visit.seq, node_to_visit))
             else:
                 grads[parent] = previous + grad_in
             if received is not None:

@@ -21,16 +21,22 @@ def reduce(ctx, losses, reduction, denominator):
     total = losses.sum()
     if reduction == "sum":
         return total
-    with np.errstate(invalid="ignore", divide="ignore"):  # a mean over nothing is NaN, silently
-        return total / ctx.denominator
+    return _divide(total, ctx.denominator)
 
 
 def upstream(ctx, grad_out):
     """The gradient reaching each elementwise loss: grad_out, divided by the mean's denominator."""
     if ctx.reduction == "sum" or ctx.reduction == "none":
         return grad_out
+    return _divide(grad_out, ctx.denominator)
+
+
+def _divide(value, denominator):
+    """value / denominator; a mean over nothing (denominator 0) is NaN, silently."""
+    if denominator != 0:  # the usual case, without the cost of entering np.errstate
+        return value / denominator
     with np.errstate(invalid="ignore", divide="ignore"):
-        return grad_out / ctx.denominator
+        return value / denominator
 
 
 def check_reduction(op, reduction, allowed=REDUCTIONS):

@@ -41,8 +41,12 @@ def common_operands(a, b):
             return a, b
     elif a_tensor:
         b = as_tensor(b, like=a)
+        if b.data.dtype is a.data.dtype:  # a Python number lifted to the tensor's dtype: nothing to promote
+            return a, b
     elif b_tensor:
         a = as_tensor(a, like=b)
+        if a.data.dtype is b.data.dtype:
+            return a, b
     else:
         a = as_tensor(a)
         b = as_tensor(b, like=a)

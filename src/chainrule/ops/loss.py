@@ -81,7 +81,10 @@ def _pick(ctx, log_probs):
     safe = _unsqueeze(np.where(valid, ctx.classes, 0), dim)
     kept = valid.astype(log_probs.dtype)
     row_weight = kept if ctx.weight is None else ctx.weight[np.where(valid, ctx.classes, 0)] * kept
-    picked = np.take_along_axis(log_probs, safe, dim).squeeze(dim)
+    if log_probs.ndim == 2:  # (N, C): plain indexing, a few µs cheaper than take_along_axis
+        picked = log_probs[np.arange(len(safe)), safe[:, 0]]
+    else:
+        picked = np.take_along_axis(log_probs, safe, dim).squeeze(dim)
     ctx.safe, ctx.kept, ctx.row_weight = safe, _unsqueeze(kept, dim), _unsqueeze(row_weight, dim)
     # where, not multiply: a -inf log-probability on an ignored row must not make NaN.
     return np.where(valid, picked * row_weight, 0), row_weight.sum()
@@ -350,6 +353,8 @@ def _class_operands(op, input, target, weight, ignore_index):
         raise ShapeError(f"{op}: the target must hold one class index per row; expected target shape "
                          f"{expected} for input shape {input.shape}, got target.shape={target.shape}.")
     classes = target.data
+    if classes.size == 0 or (classes.min() >= 0 and classes.max() < n_classes):  # the common case, cheaply
+        return input, target, weight
     out_of_range = (classes != ignore_index) & ((classes < 0) | (classes >= n_classes))
     if out_of_range.any():
         raise IndexingError(f"{op}: target class out of range; expected 0 <= target < {n_classes} or "

@@ -13,7 +13,8 @@ and the values they multiply), so the loop through time carries only dh (and dc)
 operations instead of many small ones. When the backward pass is itself differentiated
 (``create_graph=True``) it gets Tensors: it then recomputes the steps from its graph-connected
 inputs with the Tensor namespace, so the second derivative also flows through the activations
-(saved arrays would be constants).
+(saved arrays would be constants). The LSTM, the layer most used, runs on arrays a version of the
+same loop written in place for speed (``_lstm_loop``); its Tensor form here serves create_graph.
 
 Variable lengths: with ``lengths``, step ``t`` of sequence ``b`` is padding when ``t >= lengths[b]``.
 Padding leaves the state unchanged, so a forward recurrence ends each sequence with its state at its
@@ -27,6 +28,7 @@ from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops import _lstm_loop
 from chainrule.ops._operands import as_tensor
 from chainrule.ops.elementwise import relu, sigmoid, tanh
 from chainrule.ops.shape import cat, stack
@@ -63,28 +65,6 @@ class _ArrayMath:
     def times_transposed(h, weight):
         # h @ W^T as (W @ h^T)^T: the same numbers, and OpenBLAS is faster with the long side first
         return np.dot(weight, h.T).T
-
-    @staticmethod
-    def lstm_gates(pre, hidden):
-        """Gates i, f, g, o side by side from one tanh, for speed: sigmoid(x) = tanh(x / 2) / 2 + 1 / 2,
-        so with s = 1/2 for i, f, o and 1 for g, gates = s tanh(s pre) + (1/2 for i, f, o; 0 for g)."""
-        scale, shift = _lstm_gate_constants(hidden, pre.dtype)
-        gates = pre * scale
-        np.tanh(gates, out=gates)
-        gates *= scale
-        gates += shift
-        return gates
-
-
-_GATE_CONSTANTS = {}
-
-
-def _lstm_gate_constants(hidden, dtype):
-    key = (hidden, dtype)
-    if key not in _GATE_CONSTANTS:
-        half, one, zero = np.full(hidden, 0.5, dtype), np.ones(hidden, dtype), np.zeros(hidden, dtype)
-        _GATE_CONSTANTS[key] = np.concatenate([half, half, one, half]), np.concatenate([half, half, zero, half])
-    return _GATE_CONSTANTS[key]
 
 
 class _TensorMath:
@@ -192,6 +172,8 @@ def _rnn_backward(m, states, grad_out, h0, weight_hh, keep, reverse, relu, need_
 
 
 # --- LSTM: gates i, f, g, o;  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t) --------------------------
+# On arrays the LSTM runs the in-place loop of ``_lstm_loop`` (the same math, for speed); these two
+# run when its backward is differentiated (create_graph=True).
 
 def _lstm_forward(m, gates, h0, c0, weight_hh, keep, reverse):
     hidden, h, c = h0.shape[-1], h0, c0
@@ -332,17 +314,19 @@ class LSTMRecurrence(Function):
     @staticmethod
     def forward(ctx, gates, h0, c0, weight_hh, *, lengths=None, reverse=False):
         ctx.reverse, ctx.keep = reverse, _keep_mask(lengths, gates)
-        states, trace = _lstm_forward(_ArrayMath, gates, h0, c0, weight_hh, ctx.keep, reverse)
+        states, trace = _lstm_loop.lstm_forward(gates, h0, c0, weight_hh, ctx.keep, reverse)
         ctx.save_for_backward(gates, h0, c0, weight_hh, trace)
         return states
 
     @staticmethod
     def backward(ctx, grad_out):
         gates, h0, c0, weight_hh, trace = ctx.saved
-        m = _math(ctx)
-        if m is _TensorMath:  # differentiating this backward: recompute the steps from the inputs
-            trace = _lstm_forward(m, gates, h0, c0, weight_hh, ctx.keep, ctx.reverse)[1]
-        return _lstm_backward(m, trace, grad_out, h0, c0, weight_hh, ctx.keep, ctx.reverse,
+        if _math(ctx) is _ArrayMath:
+            return _lstm_loop.lstm_backward(trace, grad_out, h0, c0, weight_hh, ctx.keep, ctx.reverse,
+                                            ctx.needs_input_grad[3])
+        # differentiating this backward: recompute the steps from the inputs, recording a graph
+        trace = _lstm_forward(_TensorMath, gates, h0, c0, weight_hh, ctx.keep, ctx.reverse)[1]
+        return _lstm_backward(_TensorMath, trace, grad_out, h0, c0, weight_hh, ctx.keep, ctx.reverse,
                               ctx.needs_input_grad[3])
 
 

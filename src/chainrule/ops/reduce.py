@@ -57,7 +57,8 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        return _sum(ctx, "mean", x, dim, keepdim) / ctx.count
+        # a 0-d array, not the NumPy scalar a full reduction gives: apply then has nothing to convert
+        return np.asarray(_sum(ctx, "mean", x, dim, keepdim) / ctx.count)
 
     @staticmethod
     def backward(ctx, grad_out):
