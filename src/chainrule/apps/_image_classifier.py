@@ -126,10 +126,9 @@ def train_task(task, out, data=None, seed=0, epochs=12, lr=3e-3, batch_size=64, 
         x_test, y_test = x_test[:test_size], y_test[:test_size]
     cr.manual_seed(seed)
     fit, val = _split(task, y_train, train_size, seed)
-    images = to_unit_range(x_train)
-    train_data = DataLoader(TensorDataset(images[fit], y_train[fit]), batch_size=batch_size, shuffle=True,
-                            transform=task.augmentation(seed) if task.augmentation else None)
-    val_data = DataLoader(TensorDataset(images[val], y_train[val]), batch_size=500)
+    train_data = DataLoader(TensorDataset(to_unit_range(x_train[fit]), y_train[fit]), batch_size=batch_size,
+                            shuffle=True, transform=task.augmentation(seed) if task.augmentation else None)
+    val_data = DataLoader(TensorDataset(to_unit_range(x_train[val]), y_train[val]), batch_size=500)
     folder = RunFolder(out)
     model = build_cnn(len(task.class_names))
     optimizer = cr.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
