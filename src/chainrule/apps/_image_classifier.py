@@ -49,6 +49,7 @@ class ImageTask:
         default_data: a path tried when ``--data`` is not given (None: ``--data`` is required).
         data_hint: how to get the data, for the error when none is found.
         answer: how ``predict`` names a class, e.g. ``"digit {name}"``; fields ``name`` and ``label``.
+        dropout: the network's two dropout rates (see ``build_cnn``).
     """
     name: str
     class_names: list
@@ -57,14 +58,16 @@ class ImageTask:
     default_data: str = None
     data_hint: str = ""
     answer: str = "{name} (class {label})"
+    dropout: tuple = (0.3, 0.3)
 
 
-def build_cnn(num_classes=10):
-    """conv3x3(1->24)-BN-ReLU-pool, conv3x3(24->48)-BN-ReLU-pool, dropout, Linear(2352->128)-ReLU, Linear(128->10)."""
+def build_cnn(num_classes=10, dropout=(0.3, 0.3)):
+    """conv3x3(1->24)-BN-ReLU-pool, conv3x3(24->48)-BN-ReLU-pool, dropout, Linear(2352->128)-ReLU,
+    dropout, Linear(128->10). ``dropout`` holds the two dropout rates (they change no parameter names)."""
     return nn.Sequential(
         nn.Conv2d(1, 24, 3, padding=1), nn.BatchNorm2d(24), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(24, 48, 3, padding=1), nn.BatchNorm2d(48), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.3), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3),
+        nn.Flatten(), nn.Dropout(dropout[0]), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Dropout(dropout[1]),
         nn.Linear(128, num_classes))
 
 
@@ -130,7 +133,7 @@ def train_task(task, out, data=None, seed=0, epochs=12, lr=3e-3, batch_size=64, 
                             shuffle=True, transform=task.augmentation(seed) if task.augmentation else None)
     val_data = DataLoader(TensorDataset(to_unit_range(x_train[val]), y_train[val]), batch_size=500)
     folder = RunFolder(out)
-    model = build_cnn(len(task.class_names))
+    model = build_cnn(len(task.class_names), task.dropout)
     optimizer = cr.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     schedule = cr.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs,
                                                 steps_per_epoch=len(train_data), pct_start=0.25)
