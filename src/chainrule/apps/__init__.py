@@ -26,6 +26,8 @@ APPS = {
     "xor": "chainrule.apps.xor",
     "article-net": "chainrule.apps.article_net",
     "digits": "chainrule.apps.digits",
+    "mnist": "chainrule.apps.mnist",
+    "fashion-mnist": "chainrule.apps.fashion_mnist",
     "sentiment": "chainrule.apps.sentiment",
     "speech": "chainrule.apps.speech",
     "speech-to-text": "chainrule.apps.speech_to_text",
