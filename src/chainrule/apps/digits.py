@@ -202,7 +202,8 @@ def train(out="runs/digits", data=None, seed=0, model="cnn", epochs=None, lr=3e-
     run = train_digits(out=out, model=model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                        progress=progress)
     images, labels, train_rows, test_rows = _splits(seed)
-    baseline = logistic_regression(images[train_rows], labels[train_rows], images[test_rows], labels[test_rows])
+    baseline = logistic_regression(images[train_rows], labels[train_rows], images[test_rows], labels[test_rows],
+                                   standardize=False)
     spec = MODELS[model]
     RunFolder(out).write_metrics("digits", {
         "command": command_line("digits", seed=seed, model=model, epochs=epochs, lr=lr, batch_size=batch_size),
