@@ -13,6 +13,10 @@ from chainrule.errors import ChainruleError
 
 __all__ = ["main"]
 
+# The demo trains the digits CNN for fewer epochs than `train digits` (100, above 99%): about
+# half a minute, above 98.5%.
+DEMO_EPOCHS = 60
+
 
 def _print_confusion(matrix):
     print("confusion matrix (rows: true digit, columns: predicted)")
@@ -105,9 +109,10 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True)
     apps = {name: load_app(name) for name in APPS}
 
-    demo = commands.add_parser("demo", help="train a CNN on the bundled handwritten digits, with augmentation, "
-                                            "early stopping and plots in runs/demo/")
+    demo = commands.add_parser("demo", help=f"train a CNN on the bundled handwritten digits for {DEMO_EPOCHS} "
+                                            "epochs, with augmentation, and write plots to runs/demo/")
     _add_app_training(demo, "digits", apps["digits"], out="runs/demo")
+    demo.set_defaults(epochs=DEMO_EPOCHS)
 
     train = commands.add_parser("train", help="train an application and write runs/<name>/")
     train_apps = train.add_subparsers(dest="app", required=True, metavar="application")
