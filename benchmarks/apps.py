@@ -43,6 +43,11 @@ RUNS = (
     Run("article-net", "article-net"),
     Run("digits-cnn", "digits", ("--model", "cnn")),
     Run("digits-mlp", "digits", ("--model", "mlp")),
+    Run("mnist", "mnist", ("--data", "{data}/mnist/mnist.npz", "--epochs", "16")),
+    Run("fashion-mnist", "fashion-mnist", ("--data", "{data}/fashion-mnist")),
+    Run("sentiment-waimai", "sentiment", ("--data", "{data}/waimai-10k/waimai_10k.csv")),
+    Run("sentiment-shopping", "sentiment", ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip")),
+    Run("sentiment-uci", "sentiment", ("--data", "{data}/uci-sentiment-labelled")),
     Run("speech", "speech", ("--data", "{data}/fsdd/fsdd.npz")),
     Run("speech-to-text", "speech-to-text", ("--data", "{data}/fsdd/fsdd.npz")),
     Run("cartpole", "cartpole"),
@@ -74,14 +79,14 @@ def _number(value):
     return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
-def render(runs, runs_root):
+def render(runs, runs_root, note=None):
     """docs/RESULTS.md: one row per measure of every run folder that has a metrics.json."""
     lines = ["# Applications: measured results", "",
              "Each row is one measure of one full-size run, beside the simple baseline measured on the same "
              "split. *met* means the target is reached and the baseline beaten. Regenerate with "
              "`python benchmarks/apps.py` (see its docstring); every run's own command is listed below the table.",
              "", f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-             f"{platform.system()}. Written {time.strftime('%Y-%m-%d')}.", "",
+             f"{platform.system()}. Written {time.strftime('%Y-%m-%d')}." + (f" {note}" if note else ""), "",
              "| run | measure | value | target | baseline | met | seconds |",
              "|---|---|---|---|---|---|---|"]
     commands = []
@@ -110,11 +115,12 @@ def main(argv=None):
     parser.add_argument("--render-only", action="store_true", help="train nothing; render the existing folders")
     parser.add_argument("--data-root", type=Path, default=_default_data_root())
     parser.add_argument("--runs-root", type=Path, default=REPO / "runs" / "full")
+    parser.add_argument("--note", default=None, help="a sentence about the conditions, printed under the machine")
     args = parser.parse_args(argv)
     chosen = [r for r in RUNS if not args.only or r.name in args.only]
     if not args.render_only:
         train(chosen, args.data_root, args.runs_root)
-    print(f"wrote {render(RUNS, args.runs_root)}")
+    print(f"wrote {render(RUNS, args.runs_root, args.note)}")
 
 
 if __name__ == "__main__":
