@@ -119,7 +119,8 @@ def _baseline(x_train, y_train, x_test, y_test, size, seed):
     if size < len(y_train):
         rows, _ = stratified_split(y_train, test_size=len(y_train) - size, seed=seed + 2)
         x_train, y_train = x_train[rows], y_train[rows]
-    return logistic_regression(x_train, y_train, x_test, y_test, standardize=False), len(y_train)
+    return logistic_regression(to_unit_range(x_train), y_train, to_unit_range(x_test), y_test,
+                               standardize=False), len(y_train)
 
 
 def train_task(task, out, data=None, seed=0, epochs=12, lr=3e-3, batch_size=64, train_size=None, test_size=None,
