@@ -7,6 +7,10 @@
     Token embeddings (``nn.Embedding``) read by a bidirectional GRU; the outputs over the text's own
     length are mean- and max-pooled and a linear layer gives the two classes. It reads word order
     but trains several times slower.
+``CnnClassifier`` (Kim's TextCNN)
+    Token embeddings, convolutions 2, 3 and 4 tokens wide, ReLU, the largest response of each filter
+    over the text (max-over-time pooling), dropout and a linear layer: each filter learns a short
+    phrase ("不好吃", "not good") wherever it stands. Faster than the GRU, usually stronger than the bag.
 
 Batches are ``((inputs...), labels)`` pairs, the form ``Trainer`` expects, drawn afresh (shuffled)
 every epoch.
@@ -17,11 +21,13 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.errors import ChainruleError
+from chainrule.nn import functional as F
 from chainrule.ops.shape import cat
 
-__all__ = ["BagClassifier", "GruClassifier", "build_model", "BagBatches", "SequenceBatches", "MODELS"]
+__all__ = ["BagClassifier", "GruClassifier", "CnnClassifier", "build_model", "BagBatches", "SequenceBatches", "MODELS"]
 
-MODELS = ("bag", "gru")
+MODELS = ("bag", "gru", "cnn")
+CNN_WIDTHS = (2, 3, 4)
 
 
 class BagClassifier(nn.Module):
@@ -68,12 +74,51 @@ class GruClassifier(nn.Module):
         return self.head(self.dropout(cat([mean, largest], dim=1)))
 
 
+class CnnClassifier(nn.Module):
+    """Token embeddings, 1-D convolutions of several widths, max-over-time pooling, a linear layer.
+
+    Shape:
+        ids (B, T) int64 padded with 0 and lengths (B,) int64 -> logits (B, 2).
+
+    >>> model = CnnClassifier(vocabulary_size=10, dim=4, filters=3)
+    >>> model(cr.tensor(np.array([[2, 3, 4], [5, 0, 0]])), cr.tensor(np.array([3, 1]))).shape
+    (2, 2)
+    """
+
+    def __init__(self, vocabulary_size, dim, filters, widths=CNN_WIDTHS, dropout=0.5):
+        super().__init__()
+        self.widths = tuple(int(width) for width in widths)
+        self.embedding = nn.Embedding(vocabulary_size, dim, padding_idx=0)
+        self.embedding.weight.data[...] *= 0.1
+        self.convs = nn.ModuleList([nn.Conv1d(dim, filters, width) for width in self.widths])
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(filters * len(self.widths), 2)
+
+    def forward(self, ids, lengths):
+        ids = np.asarray(ids.data if isinstance(ids, cr.Tensor) else ids)
+        lengths = np.asarray(lengths.data if isinstance(lengths, cr.Tensor) else lengths)
+        widest = max(self.widths)
+        if ids.shape[1] < widest:  # every convolution needs at least one full window
+            ids = np.pad(ids, ((0, 0), (0, widest - ids.shape[1])))
+        x = self.embedding(cr.tensor(ids)).transpose(1, 2)  # (B, dim, T)
+        pooled = []
+        for width, conv in zip(self.widths, self.convs):
+            responses = F.relu(conv(x))  # (B, filters, T - width + 1)
+            # windows that start past a text's end hold only padding; push them below any response
+            windows = np.maximum(lengths - width + 1, 1)[:, None]
+            outside = np.arange(responses.shape[2])[None, :] >= windows
+            pooled.append((responses - cr.tensor(outside[:, None, :].astype(np.float32) * 1e4)).max(dim=2)[0])
+        return self.head(self.dropout(cat(pooled, dim=1)))
+
+
 def build_model(config):
     """The classifier a run's ``config`` describes (``{"model": "bag", "buckets": ..., "dim": ...}``)."""
     if config["model"] == "bag":
         return BagClassifier(config["buckets"], config["dim"])
     if config["model"] == "gru":
         return GruClassifier(config["vocabulary_size"], config["dim"], config["hidden"])
+    if config["model"] == "cnn":
+        return CnnClassifier(config["vocabulary_size"], config["dim"], config["filters"])
     raise ChainruleError(f"sentiment: unknown model; expected one of {MODELS}, got {config['model']!r}.")
 
 
