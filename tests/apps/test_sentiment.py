@@ -113,11 +113,24 @@ def test_cnn_model_masks_padding_and_predicts_short_texts(waimai, tmp_path):
     assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
 
 
+def test_nb_model_scales_ngrams_by_their_log_count_ratios(waimai, tmp_path):
+    sentiment.train(out=tmp_path / "nb", data=waimai, model="nb", limit=200, folds=0, **QUICK)
+    fitted = load(tmp_path / "nb" / "checkpoint.npz", tmp_path / "nb" / "sentiment.json")
+    ratios = fitted["model"].ratios.numpy()
+    hasher = fitted["featurizer"]
+    good, bad = (hasher.bags([text])[0] for text in ("好吃", "难吃"))
+    # the checkpoint keeps the ratios; 好 leans positive and 难 negative in any sample of the corpus
+    assert ratios.shape == (4096,) and ratios[good[0]] > 0 > ratios[bad[0]]
+    lines = sentiment.predict(["很好吃", "太难吃了"], run=tmp_path / "nb")
+    assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
+
+
 def test_ensemble_averages_its_members_and_predicts(shared_data, tmp_path):
     sentiment.train(out=tmp_path / "ens", data=shared_data("uci-sentiment-labelled"), model="ensemble", limit=90,
                     folds=0, dim=8, **QUICK)
     metrics = json.loads((tmp_path / "ens" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["model"] == "ensemble" and set(metrics["epochs"]) == set(sentiment.ENSEMBLE)
+    assert "--members " + ",".join(sentiment.ENSEMBLE) in metrics["command"]
     assert 0 <= metrics["validation_accuracy"] <= 1
     settings = json.loads((tmp_path / "ens" / "sentiment.json").read_text(encoding="utf-8"))
     assert [member["model"] for member in settings["members"]] == list(sentiment.ENSEMBLE)
@@ -160,5 +173,8 @@ def test_unreadable_data_gives_clear_errors(tmp_path, capsys):
         sentiment.train(out=tmp_path / "r", data=tmp_path / "fake.zip")
     with pytest.raises(ChainruleError, match="expected --data PATH"):
         sentiment.train(out=tmp_path / "r")
+    for model, members in (("ensemble", "bag,bag"), ("ensemble", "bag,tree"), ("bag", "bag,cnn")):
+        with pytest.raises(ChainruleError, match="--members"):
+            sentiment.train(out=tmp_path / "r", data=tmp_path / "bad.txt", model=model, members=members)
     with pytest.raises(ChainruleError, match="is not a trained sentiment run"):
         sentiment.predict(["good"], run=tmp_path / "r")

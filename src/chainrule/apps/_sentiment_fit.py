@@ -13,7 +13,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.apps._run import write_json
-from chainrule.apps._sentiment_models import BagBatches, SequenceBatches, build_model
+from chainrule.apps._sentiment_models import BagBatches, SequenceBatches, build_model, log_count_ratios
 from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settings
 from chainrule.data import stratified_split
 from chainrule.errors import ChainruleError
@@ -40,6 +40,9 @@ def fit(corpus, train_rows, config, options):
     featurizer, config = _featurizer(corpus, fit_rows, config)
     batches = _batches(featurizer, corpus, config, settings["batch_size"], seed)
     model = build_model(config)
+    if config["model"] == "nb":
+        model.ratios.data[...] = log_count_ratios(*featurizer.bags(corpus.texts), fit_rows, corpus.labels,
+                                                  config["buckets"])
     callbacks = [EarlyStopping(monitor="val_loss", patience=options["patience"], restore_best_weights=True)]
     bar = options["bar"]()
     if bar is not None:
@@ -73,7 +76,7 @@ def histories(fitted):
 
 
 def _featurizer(corpus, fit_rows, config):
-    if config["model"] == "bag":
+    if config["model"] in ("bag", "nb"):
         return NgramHasher(corpus.language, config["max_n"], config["buckets"], config["subwords"]), config
     vocabulary = Vocabulary.build([corpus.texts[row] for row in fit_rows], corpus.language)
     return vocabulary, {**config, "vocabulary_size": len(vocabulary)}

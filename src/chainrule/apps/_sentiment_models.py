@@ -1,8 +1,11 @@
-"""The sentiment application's two classifiers and the batches they read.
+"""The sentiment application's classifiers and the batches they read.
 
 ``BagClassifier`` (fastText's design)
     The mean of the embeddings of a text's hashed n-grams (one ``nn.EmbeddingBag`` lookup, no
     padding) and a linear layer to the two classes. Word order survives only inside the n-grams.
+    With ``weighted=True`` (model "nb") each n-gram's row is scaled by a fixed weight before the
+    mean, its naive Bayes log-count ratio on the training texts (NBSVM's features): n-grams that
+    tell the classes apart weigh more from the first step.
 ``GruClassifier``
     Token embeddings (``nn.Embedding``) read by a bidirectional GRU; the outputs over the text's own
     length are mean- and max-pooled and a linear layer gives the two classes. It reads word order
@@ -24,9 +27,10 @@ from chainrule.errors import ChainruleError
 from chainrule.nn import functional as F
 from chainrule.ops.shape import cat
 
-__all__ = ["BagClassifier", "GruClassifier", "CnnClassifier", "build_model", "BagBatches", "SequenceBatches", "MODELS"]
+__all__ = ["BagClassifier", "GruClassifier", "CnnClassifier", "build_model", "log_count_ratios", "BagBatches",
+           "SequenceBatches", "MODELS"]
 
-MODELS = ("bag", "gru", "cnn")
+MODELS = ("bag", "gru", "cnn", "nb")
 CNN_WIDTHS = (2, 3, 4)
 
 
@@ -37,16 +41,26 @@ class BagClassifier(nn.Module):
         indices (M,) int64 and offsets (B,) int64 (``nn.EmbeddingBag``'s bags) -> logits (B, 2).
     """
 
-    def __init__(self, buckets, dim):
+    def __init__(self, buckets, dim, weighted=False):
         super().__init__()
-        self.bag = nn.EmbeddingBag(buckets, dim, mode="mean")
+        self.weighted = weighted
+        self.bag = nn.EmbeddingBag(buckets, dim, mode="sum" if weighted else "mean")
+        if weighted:  # set by the trainer (log_count_ratios), kept in the checkpoint
+            self.register_buffer("ratios", cr.zeros(buckets))
         # N(0, 1) rows make the first mean of a long bag large and the softmax saturated; fastText
         # starts its input rows uniform in +-1/dim for the same reason.
         self.bag.weight.data[...] *= 1.0 / dim
         self.head = nn.Linear(dim, 2)
 
     def forward(self, indices, offsets):
-        return self.head(self.bag(indices, offsets))
+        if not self.weighted:
+            return self.head(self.bag(indices, offsets))
+        ids = np.asarray(indices.data if isinstance(indices, cr.Tensor) else indices)
+        starts = np.asarray(offsets.data if isinstance(offsets, cr.Tensor) else offsets)
+        lengths = np.diff(np.append(starts, len(ids)))
+        # the weighted mean: each n-gram's ratio over its bag's size
+        weights = self.ratios.data[ids] / np.repeat(np.maximum(lengths, 1), lengths)
+        return self.head(self.bag(indices, offsets, per_sample_weights=cr.tensor(weights.astype(np.float32))))
 
 
 class GruClassifier(nn.Module):
@@ -113,13 +127,30 @@ class CnnClassifier(nn.Module):
 
 def build_model(config):
     """The classifier a run's ``config`` describes (``{"model": "bag", "buckets": ..., "dim": ...}``)."""
-    if config["model"] == "bag":
-        return BagClassifier(config["buckets"], config["dim"])
+    if config["model"] in ("bag", "nb"):
+        return BagClassifier(config["buckets"], config["dim"], weighted=config["model"] == "nb")
     if config["model"] == "gru":
         return GruClassifier(config["vocabulary_size"], config["dim"], config["hidden"])
     if config["model"] == "cnn":
         return CnnClassifier(config["vocabulary_size"], config["dim"], config["filters"])
     raise ChainruleError(f"sentiment: unknown model; expected one of {MODELS}, got {config['model']!r}.")
+
+
+def log_count_ratios(indices, offsets, rows, labels, buckets, alpha=1.0):
+    """Each bucket's naive Bayes log-count ratio over the texts ``rows``: log of its smoothed share of
+    the positive texts' n-grams over its share of the negative texts' (each n-gram counted once a text).
+
+    >>> ratios = log_count_ratios(np.array([0, 1, 0, 2]), np.array([0, 2]), [0, 1], np.array([1, 0]), 3)
+    >>> [round(float(ratio), 2) for ratio in ratios]   # bucket 0 is in both texts, 1 positive, 2 negative
+    [0.0, 0.69, -0.69]
+    """
+    owners = np.repeat(np.arange(len(offsets)), np.diff(np.append(offsets, len(indices))))
+    chosen = np.isin(owners, rows)
+    pairs = np.unique(np.stack([owners[chosen], indices[chosen]]), axis=1)  # (text, bucket) once each
+    positive = labels[pairs[0]] == 1
+    p = alpha + np.bincount(pairs[1][positive], minlength=buckets)
+    q = alpha + np.bincount(pairs[1][~positive], minlength=buckets)
+    return (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
 
 
 class BagBatches:

@@ -1,12 +1,16 @@
 """Sentiment of reviews: positive or negative, for Chinese reviews and English sentences.
 
-Four choices of ``--model``, each model trained with Adam and early stopping on a validation split:
+Five choices of ``--model``, each model trained with Adam and early stopping on a validation split:
 
 ``bag`` (default)
     fastText's classifier: the mean of the embeddings of a text's hashed n-grams (characters 1-3
     for Chinese, which has no spaces between words; words 1-2 and the character 2-5-grams inside
     each word for English), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
     each n-gram is left out of its bag with chance 0.3 (a regulariser).
+``nb``
+    The same bag with each n-gram's embedding scaled, before the mean, by its naive Bayes log-count
+    ratio on the training texts (fixed; NBSVM's features): n-grams that separate the classes weigh
+    more from the start. The strongest single model on short English sentences.
 ``gru``
     Token embeddings read by a bidirectional GRU, mean- and max-pooled, and a linear layer.
 ``cnn``
@@ -29,7 +33,8 @@ the training rows are set aside for early stopping; for a held-out split metrics
 accuracy on those validation rows (``validation_accuracy``), the number to tune settings on.
 
 The run folder keeps ``sentiment.json`` (the model and featuriser settings, the vocabulary of the
-sequence models; an ensemble's members each) beside ``checkpoint.npz``, so ``chainrule predict sentiment "这家店的菜很好吃"`` rebuilds both.
+sequence models; each member's for an ensemble) beside ``checkpoint.npz``, so
+``chainrule predict sentiment "这家店的菜很好吃"`` rebuilds both.
 """
 
 from pathlib import Path
@@ -54,6 +59,7 @@ LABELS = ("negative", "positive")
 SMALL_CORPUS = 5000
 DEFAULTS = {"bag": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
             "gru": {"epochs": 8, "lr": 3e-3, "batch_size": 64, "dim": 64},
+            "nb": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
             "cnn": {"epochs": 10, "lr": 1e-3, "batch_size": 64, "dim": 64}}
 GRU_HIDDEN, CNN_FILTERS, MAX_TOKENS = 64, 100, 200
 ENGLISH_SUBWORDS = (2, 5)  # character n-grams of English words the bag reads besides the words
@@ -61,7 +67,7 @@ UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.tx
 #: accuracy targets of the known corpora (held-out 20%, or the cross-validation mean for UCI).
 TARGETS = {"waimai_10k.csv": 0.92, "online_shopping_10_cats.zip": 0.94, UCI_FILES: 0.85}
 SETTINGS_FILE = "sentiment.json"
-ENSEMBLE = ("bag", "cnn", "gru")  # the members of --model ensemble
+ENSEMBLE = ("nb", "cnn", "gru")  # the default members of --model ensemble
 CHOICES = MODELS + ("ensemble",)
 CLEANING_RULE = ("before any split: byte order marks and surrounding white space stripped, empty texts dropped, "
                  "texts that carry both labels dropped, each repeated text kept once")
@@ -71,12 +77,18 @@ def add_arguments(parser):
     """``chainrule train sentiment --data PATH`` options."""
     parser.add_argument("--model", choices=CHOICES, default="bag",
                         help="bag: fastText-like n-gram EmbeddingBag (default); gru: bidirectional GRU; cnn: "
-                             "TextCNN; ensemble: the mean probability of bag, cnn and gru")
-    parser.add_argument("--epochs", type=int, default=None, help="most epochs (default 10 bag and cnn, 8 gru); an ensemble applies a given value to every member")
-    parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default 2e-3 bag, 3e-3 gru, "
-                                                                    "1e-3 cnn)")
-    parser.add_argument("--batch-size", type=int, default=None, help="texts per batch (default 32 bag, 64 gru and cnn)")
-    parser.add_argument("--dim", type=int, default=None, help="embedding size (default 16 bag, 64 gru and cnn)")
+                             "TextCNN; nb: the bag with naive Bayes weighted n-grams; ensemble: the mean "
+                             "probability of several of them (--members)")
+    parser.add_argument("--members", default=None,
+                        help=f"the models an ensemble averages, comma-separated (default {','.join(ENSEMBLE)})")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="most epochs (default 10 bag, nb and cnn, 8 gru); an ensemble gives a set value, "
+                             "like the next three, to every member")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="Adam's learning rate (default 2e-3 bag and nb, 3e-3 gru, 1e-3 cnn)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="texts per batch (default 32 bag and nb, 64 gru and cnn)")
+    parser.add_argument("--dim", type=int, default=None, help="embedding size (default 16 bag and nb, 64 gru and cnn)")
     parser.add_argument("--max-n", type=int, default=None,
                         help="longest n-gram (default 3 characters for Chinese, 2 words for English)")
     parser.add_argument("--buckets", type=int, default=None,
@@ -89,14 +101,15 @@ def add_arguments(parser):
                                                                "before stopping (default 2)")
 
 
-def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=None, batch_size=None, dim=None,
-          max_n=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
+def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, epochs=None, lr=None, batch_size=None,
+          dim=None, max_n=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
         out: the run folder (metrics.json, sentiment.json, checkpoint.npz, learning curves, confusion matrix).
         data: a review CSV, a zip holding one, a ``sentence<TAB>label`` .txt or a folder of them.
-        model: "bag", "gru", "cnn" or "ensemble" (the mean probability of bag, cnn and gru).
+        model: "bag", "nb", "gru", "cnn" or "ensemble" (the mean probability of its ``members``).
+        members: an ensemble's models, a comma-separated string or a sequence; None: ``ENSEMBLE``.
         epochs, lr, batch_size, dim: training settings; None takes the model's default (``DEFAULTS``).
         max_n: the longest n-gram of the bag and of the baseline; None: 3 (Chinese) or 2 (English).
         buckets: hashed n-gram ids of the bag; None: 2^18 (Chinese) or 2^17 (English, fewer distinct n-grams).
@@ -110,6 +123,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
                              "holding one, a sentence<TAB>label .txt or a folder of them), got none.")
     if model not in CHOICES:
         raise ChainruleError(f"train sentiment: unknown model; expected one of {CHOICES}, got {model!r}.")
+    members = _members(model, members)
     watch = Stopwatch()
     cr.manual_seed(seed)
     corpus = load_corpus(data, owner="train sentiment")
@@ -117,7 +131,6 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
         corpus = _sample(corpus, limit, seed)
     given = {key: value for key, value in dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
              if value is not None}
-    members = ENSEMBLE if model == "ensemble" else (model,)
     settings = {member: {**DEFAULTS[member], **given} for member in members}
     configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets) for member in members]
     config = configs[0] if model != "ensemble" else {"model": model, "members": configs, "labels": list(LABELS),
@@ -140,7 +153,8 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
                  history, name="learning_curves.png" if len(members) == 1 else f"learning_curves_{name}.png"))
                 for name, history in histories(fitted).items()},
              "confusion_matrix": str(folder.confusion_matrix(np.array(report["confusion_matrix"]), list(LABELS)))}
-    command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model, epochs=epochs, lr=lr,
+    command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model,
+                           members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n, buckets=buckets, folds=folds, limit=limit,
                            patience=None if patience == 2 else patience)
     files["metrics"] = str(folder.write_metrics("sentiment", {
@@ -151,6 +165,20 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
                                                "max_n": config["max_n"], "buckets": config["buckets"],
                                                "patience": patience}, **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
+
+
+def _members(model, members):
+    """The models to train: ``(model,)``, or an ensemble's members (two or more different models)."""
+    if model != "ensemble":
+        if members is not None:
+            raise ChainruleError(f"train sentiment: --members is for --model ensemble; got it with --model {model}.")
+        return (model,)
+    chosen = ENSEMBLE if members is None else tuple(
+        name.strip() for name in (members.split(",") if isinstance(members, str) else members))
+    if len(chosen) < 2 or len(set(chosen)) < len(chosen) or not set(chosen) <= set(MODELS):
+        raise ChainruleError(f"train sentiment: bad --members; expected two or more different models of "
+                             f"{MODELS}, comma-separated, got {members!r}.")
+    return chosen
 
 
 def _config(language, model, dim, max_n, buckets):
