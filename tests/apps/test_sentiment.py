@@ -91,6 +91,7 @@ def test_gru_model_cross_validates_english_and_predicts(shared_data, tmp_path):
     sentiment.train(out=tmp_path / "gru", data=shared_data("uci-sentiment-labelled"), model="gru", limit=120,
                     folds=3, dim=8, **QUICK)
     metrics = json.loads((tmp_path / "gru" / "metrics.json").read_text(encoding="utf-8"))
+    assert 0 <= metrics["validation_accuracy"] <= 1
     assert metrics["folds"] == 3 and len(metrics["fold_accuracies"]) == len(metrics["baseline_fold_accuracies"]) == 3
     assert metrics["measures"][0]["name"] == "3-fold cross-validation mean accuracy"
     assert metrics["measures"][0]["target"] == 0.85 and np.sum(metrics["confusion_matrix"]) == 120

@@ -29,8 +29,9 @@ a training text; metrics.json lists what was dropped.
 Evaluation: a stratified held-out 20% for corpora of 5,000 texts or more; 10-fold stratified
 cross-validation below that (the mean and the spread over the folds). The baseline, TF-IDF of the
 same token n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
-the training rows are set aside for early stopping; for a held-out split metrics.json also gives the
-accuracy on those validation rows (``validation_accuracy``), the number to tune settings on.
+the training rows are set aside for early stopping; metrics.json also gives the
+accuracy on those validation rows (``validation_accuracy``; with cross-validation, its mean over the
+folds), the number to tune settings on.
 
 The run folder keeps ``sentiment.json`` (the model and featuriser settings, the vocabulary of the
 sequence models; each member's for an ensemble) beside ``checkpoint.npz``, so
@@ -212,8 +213,7 @@ def _held_out(corpus, config, options):
     fitted = fit(corpus, train_rows, config, options)
     accuracy, confusion = _score(probabilities(fitted, [corpus.texts[row] for row in test_rows]),
                                  corpus.labels[test_rows])
-    _, val_rows = split_validation(corpus.labels, train_rows, options["seed"])
-    val_accuracy, _ = _score(probabilities(fitted, [corpus.texts[row] for row in val_rows]), corpus.labels[val_rows])
+    val_accuracy = _validation_accuracy(fitted, corpus, train_rows, options["seed"])
     baseline = _baseline(corpus, train_rows, test_rows, config)
     target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
     epochs = epochs_of(fitted)
@@ -232,13 +232,14 @@ def _cross_validate(corpus, config, folds, options):
     """Stratified k-fold cross-validation of the model and the baseline; then a model on all texts."""
     fold_of = _fold_numbers(corpus.labels, folds, options["seed"])
     quiet = {**options, "bar": lambda: None}
-    accuracies, baselines, confusion, epochs = [], [], 0, []
+    accuracies, baselines, confusion, epochs, validation = [], [], 0, [], []
     for fold in range(folds):
         train_rows, test_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
         fitted = fit(corpus, train_rows, config, quiet)
         accuracy, fold_confusion = _score(probabilities(fitted, [corpus.texts[row] for row in test_rows]),
                                           corpus.labels[test_rows])
         accuracies.append(accuracy)
+        validation.append(_validation_accuracy(fitted, corpus, train_rows, options["seed"]))
         confusion = confusion + fold_confusion
         epochs.append(epochs_of(fitted))
         baselines.append(_baseline(corpus, train_rows, test_rows, config))
@@ -252,6 +253,7 @@ def _cross_validate(corpus, config, folds, options):
     return {"evaluation": f"stratified {folds}-fold cross-validation (10% of each training part for early stopping); "
                           "the checkpoint is a final model trained on all texts",
             "folds": folds, "fold_accuracies": accuracies, "accuracy_std": spread,
+            "validation_accuracy": float(np.mean(validation)),
             "baseline_fold_accuracies": baselines, "baseline_std": base_spread, "fold_epochs": epochs,
             "confusion_matrix": confusion.tolist(), "fitted": fitted, "lines": lines,
             "measures": [measure(f"{folds}-fold cross-validation mean accuracy", mean, target=target,
@@ -266,6 +268,12 @@ def _fold_numbers(labels, folds, seed):
         members = rng.permutation(np.flatnonzero(labels == label))
         fold_of[members] = (np.arange(len(members)) + int(label)) % folds
     return fold_of
+
+
+def _validation_accuracy(fitted, corpus, train_rows, seed):
+    """Accuracy on the training rows set aside for early stopping: the number to tune settings on."""
+    _, val_rows = split_validation(corpus.labels, train_rows, seed)
+    return _score(probabilities(fitted, [corpus.texts[row] for row in val_rows]), corpus.labels[val_rows])[0]
 
 
 def _score(probabilities, labels):
