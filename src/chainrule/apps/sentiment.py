@@ -17,8 +17,8 @@ Five choices of ``--model``, each model trained with Adam and early stopping on 
     Kim's TextCNN: token embeddings, convolutions 2, 3 and 4 tokens wide, max-over-time pooling,
     dropout and a linear layer.
 ``ensemble``
-    bag, cnn and gru, each trained on the same rows with its own early stopping; the mean of their
-    probabilities.
+    Several of the above (``--members``; nb, cnn and gru by default), each trained on the same rows
+    with its own early stopping on the same validation rows; the mean of their probabilities.
 
 The data (``--data``) is any of the layouts ``_sentiment_data`` reads: a ``label,review`` CSV
 (waimai_10k), a zip holding one (online_shopping_10_cats), a ``sentence<TAB>label`` file or a folder
