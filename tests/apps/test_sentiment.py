@@ -6,7 +6,10 @@ import json
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule.apps import sentiment
+from chainrule.apps._sentiment_fit import load, probabilities
+from chainrule.apps._sentiment_models import CnnClassifier
 from chainrule.apps._sentiment_data import load_corpus
 from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settings
 from chainrule.cli import main
@@ -88,6 +91,7 @@ def test_gru_model_cross_validates_english_and_predicts(shared_data, tmp_path):
     sentiment.train(out=tmp_path / "gru", data=shared_data("uci-sentiment-labelled"), model="gru", limit=120,
                     folds=3, dim=8, **QUICK)
     metrics = json.loads((tmp_path / "gru" / "metrics.json").read_text(encoding="utf-8"))
+    assert 0 <= metrics["validation_accuracy"] <= 1
     assert metrics["folds"] == 3 and len(metrics["fold_accuracies"]) == len(metrics["baseline_fold_accuracies"]) == 3
     assert metrics["measures"][0]["name"] == "3-fold cross-validation mean accuracy"
     assert metrics["measures"][0]["target"] == 0.85 and np.sum(metrics["confusion_matrix"]) == 120
@@ -95,6 +99,50 @@ def test_gru_model_cross_validates_english_and_predicts(shared_data, tmp_path):
     assert settings["model"] == "gru" and settings["featurizer"]["kind"] == "vocabulary"
     lines = sentiment.predict(["Great phone, works well.", ""], run=tmp_path / "gru")
     assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
+
+
+def test_cnn_model_masks_padding_and_predicts_short_texts(waimai, tmp_path):
+    model = CnnClassifier(vocabulary_size=20, dim=4, filters=3).eval()
+    ids, lengths = np.array([[5, 6, 0, 0, 0, 0]]), np.array([2])
+    # a text gives the same logits however much padding its batch adds
+    assert np.allclose(model(cr.tensor(ids), cr.tensor(lengths)).numpy(),
+                       model(cr.tensor(ids[:, :2]), cr.tensor(lengths)).numpy(), atol=1e-5)
+    sentiment.train(out=tmp_path / "cnn", data=waimai, model="cnn", limit=200, folds=0, dim=8, **QUICK)
+    settings = json.loads((tmp_path / "cnn" / "sentiment.json").read_text(encoding="utf-8"))
+    assert settings["model"] == "cnn" and settings["featurizer"]["kind"] == "vocabulary"
+    lines = sentiment.predict(["好", "送餐很快，味道也不错"], run=tmp_path / "cnn")
+    assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
+
+
+def test_nb_model_scales_ngrams_by_their_log_count_ratios(waimai, tmp_path):
+    sentiment.train(out=tmp_path / "nb", data=waimai, model="nb", limit=200, folds=0, **QUICK)
+    fitted = load(tmp_path / "nb" / "checkpoint.npz", tmp_path / "nb" / "sentiment.json")
+    ratios = fitted["model"].ratios.numpy()
+    hasher = fitted["featurizer"]
+    good, bad = (hasher.bags([text])[0] for text in ("好吃", "难吃"))
+    # the checkpoint keeps the ratios; 好 leans positive and 难 negative in any sample of the corpus
+    assert ratios.shape == (4096,) and ratios[good[0]] > 0 > ratios[bad[0]]
+    lines = sentiment.predict(["很好吃", "太难吃了"], run=tmp_path / "nb")
+    assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
+
+
+def test_ensemble_averages_its_members_and_predicts(shared_data, tmp_path):
+    sentiment.train(out=tmp_path / "ens", data=shared_data("uci-sentiment-labelled"), model="ensemble", limit=90,
+                    folds=0, dim=8, **QUICK)
+    metrics = json.loads((tmp_path / "ens" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["model"] == "ensemble" and set(metrics["epochs"]) == set(sentiment.ENSEMBLE)
+    assert "--members " + ",".join(sentiment.ENSEMBLE) in metrics["command"]
+    assert 0 <= metrics["validation_accuracy"] <= 1
+    settings = json.loads((tmp_path / "ens" / "sentiment.json").read_text(encoding="utf-8"))
+    assert [member["model"] for member in settings["members"]] == list(sentiment.ENSEMBLE)
+    for name in sentiment.ENSEMBLE:
+        assert (tmp_path / "ens" / f"learning_curves_{name}.png").is_file()
+    fitted = load(tmp_path / "ens" / "checkpoint.npz", tmp_path / "ens" / "sentiment.json")
+    texts = ["Great phone, works well.", "Terrible."]
+    mean = np.mean([probabilities(member, texts) for member in fitted["members"]], axis=0)
+    assert np.allclose(probabilities(fitted, texts), mean)
+    lines = sentiment.predict(texts, run=tmp_path / "ens")
+    assert [line.split()[0] for line in lines] == [("negative", "positive")[row.argmax()] for row in mean]
 
 
 def test_command_line_trains_on_the_zip_and_predicts(shared_data, tmp_path, capsys):
@@ -126,5 +174,8 @@ def test_unreadable_data_gives_clear_errors(tmp_path, capsys):
         sentiment.train(out=tmp_path / "r", data=tmp_path / "fake.zip")
     with pytest.raises(ChainruleError, match="expected --data PATH"):
         sentiment.train(out=tmp_path / "r")
+    for model, members in (("ensemble", "bag,bag"), ("ensemble", "bag,tree"), ("bag", "bag,cnn")):
+        with pytest.raises(ChainruleError, match="--members"):
+            sentiment.train(out=tmp_path / "r", data=tmp_path / "bad.txt", model=model, members=members)
     with pytest.raises(ChainruleError, match="is not a trained sentiment run"):
         sentiment.predict(["good"], run=tmp_path / "r")

@@ -1,14 +1,24 @@
 """Sentiment of reviews: positive or negative, for Chinese reviews and English sentences.
 
-Two models (``--model``), both trained with Adam and early stopping on a validation split:
+Five choices of ``--model``, each model trained with Adam and early stopping on a validation split:
 
 ``bag`` (default)
     fastText's classifier: the mean of the embeddings of a text's hashed n-grams (characters 1-3
     for Chinese, which has no spaces between words; words 1-2 and the character 2-5-grams inside
     each word for English), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
     each n-gram is left out of its bag with chance 0.3 (a regulariser).
+``nb``
+    The same bag with each n-gram's embedding scaled, before the mean, by its naive Bayes log-count
+    ratio on the training texts (fixed; NBSVM's features): n-grams that separate the classes weigh
+    more from the start. The strongest single model on short English sentences.
 ``gru``
     Token embeddings read by a bidirectional GRU, mean- and max-pooled, and a linear layer.
+``cnn``
+    Kim's TextCNN: token embeddings, convolutions 2, 3 and 4 tokens wide, max-over-time pooling,
+    dropout and a linear layer.
+``ensemble``
+    Several of the above (``--members``; nb, cnn and gru by default), each trained on the same rows
+    with its own early stopping on the same validation rows; the mean of their probabilities.
 
 The data (``--data``) is any of the layouts ``_sentiment_data`` reads: a ``label,review`` CSV
 (waimai_10k), a zip holding one (online_shopping_10_cats), a ``sentence<TAB>label`` file or a folder
@@ -19,55 +29,67 @@ a training text; metrics.json lists what was dropped.
 Evaluation: a stratified held-out 20% for corpora of 5,000 texts or more; 10-fold stratified
 cross-validation below that (the mean and the spread over the folds). The baseline, TF-IDF of the
 same token n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
-the training rows are set aside for early stopping.
+the training rows are set aside for early stopping; metrics.json also gives the
+accuracy on those validation rows (``validation_accuracy``; with cross-validation, its mean over the
+folds), the number to tune settings on.
 
-The run folder keeps ``sentiment.json`` (the model and featuriser settings, the vocabulary for the
-GRU) beside ``checkpoint.npz``, so ``chainrule predict sentiment "这家店的菜很好吃"`` rebuilds both.
+The run folder keeps ``sentiment.json`` (the model and featuriser settings, the vocabulary of the
+sequence models; each member's for an ensemble) beside ``checkpoint.npz``, so
+``chainrule predict sentiment "这家店的菜很好吃"`` rebuilds both.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 import chainrule as cr
-from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure, write_json
+from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure
 from chainrule.apps._sentiment_baseline import baseline_name, tfidf_logistic_regression
 from chainrule.apps._sentiment_data import load_corpus
-from chainrule.apps._sentiment_models import MODELS, BagBatches, SequenceBatches, build_model
-from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settings
+from chainrule.apps._sentiment_fit import epochs_of, fit, histories, load, probabilities, save, split_validation
+from chainrule.apps._sentiment_models import MODELS
 from chainrule.data import stratified_split
 from chainrule.errors import ChainruleError
-from chainrule.nn import functional as F
-from chainrule.train import EarlyStopping, ProgressBar, Trainer, metrics
+from chainrule.train import ProgressBar, metrics
 
 __all__ = ["SUMMARY", "add_arguments", "train", "add_predict_arguments", "predict", "TARGETS"]
 
-SUMMARY = "positive or negative reviews, Chinese or English: a fastText-like n-gram bag or a GRU"
+SUMMARY = "positive or negative reviews, Chinese or English: an n-gram bag, a TextCNN, a GRU or their ensemble"
 
 LABELS = ("negative", "positive")
 SMALL_CORPUS = 5000
 DEFAULTS = {"bag": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
-            "gru": {"epochs": 8, "lr": 3e-3, "batch_size": 64, "dim": 64}}
-GRU_HIDDEN, MAX_TOKENS = 64, 200
+            "gru": {"epochs": 8, "lr": 3e-3, "batch_size": 64, "dim": 64},
+            "nb": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
+            "cnn": {"epochs": 10, "lr": 1e-3, "batch_size": 64, "dim": 64}}
+GRU_HIDDEN, CNN_FILTERS, MAX_TOKENS = 64, 100, 200
 ENGLISH_SUBWORDS = (2, 5)  # character n-grams of English words the bag reads besides the words
-NGRAM_DROP = 0.3  # the chance each n-gram of a training bag is left out (BagBatches)
 UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
 #: accuracy targets of the known corpora (held-out 20%, or the cross-validation mean for UCI).
 TARGETS = {"waimai_10k.csv": 0.92, "online_shopping_10_cats.zip": 0.94, UCI_FILES: 0.85}
 SETTINGS_FILE = "sentiment.json"
+ENSEMBLE = ("nb", "cnn", "gru")  # the default members of --model ensemble
+CHOICES = MODELS + ("ensemble",)
 CLEANING_RULE = ("before any split: byte order marks and surrounding white space stripped, empty texts dropped, "
                  "texts that carry both labels dropped, each repeated text kept once")
 
 
 def add_arguments(parser):
     """``chainrule train sentiment --data PATH`` options."""
-    parser.add_argument("--model", choices=MODELS, default="bag",
-                        help="bag: fastText-like n-gram EmbeddingBag (default); gru: bidirectional GRU")
-    parser.add_argument("--epochs", type=int, default=None, help="most epochs (default 10 bag, 8 gru)")
-    parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default 2e-3 bag, 3e-3 gru)")
-    parser.add_argument("--batch-size", type=int, default=None, help="texts per batch (default 32 bag, 64 gru)")
-    parser.add_argument("--dim", type=int, default=None, help="embedding size (default 16 bag, 64 gru)")
+    parser.add_argument("--model", choices=CHOICES, default="bag",
+                        help="bag: fastText-like n-gram EmbeddingBag (default); gru: bidirectional GRU; cnn: "
+                             "TextCNN; nb: the bag with naive Bayes weighted n-grams; ensemble: the mean "
+                             "probability of several of them (--members)")
+    parser.add_argument("--members", default=None,
+                        help=f"the models an ensemble averages, comma-separated (default {','.join(ENSEMBLE)})")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="most epochs (default 10 bag, nb and cnn, 8 gru); an ensemble gives a set value, "
+                             "like the next three, to every member")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="Adam's learning rate (default 2e-3 bag and nb, 3e-3 gru, 1e-3 cnn)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="texts per batch (default 32 bag and nb, 64 gru and cnn)")
+    parser.add_argument("--dim", type=int, default=None, help="embedding size (default 16 bag and nb, 64 gru and cnn)")
     parser.add_argument("--max-n", type=int, default=None,
                         help="longest n-gram (default 3 characters for Chinese, 2 words for English)")
     parser.add_argument("--buckets", type=int, default=None,
@@ -80,14 +102,15 @@ def add_arguments(parser):
                                                                "before stopping (default 2)")
 
 
-def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=None, batch_size=None, dim=None,
-          max_n=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
+def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, epochs=None, lr=None, batch_size=None,
+          dim=None, max_n=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
         out: the run folder (metrics.json, sentiment.json, checkpoint.npz, learning curves, confusion matrix).
         data: a review CSV, a zip holding one, a ``sentence<TAB>label`` .txt or a folder of them.
-        model: "bag" or "gru".
+        model: "bag", "nb", "gru", "cnn" or "ensemble" (the mean probability of its ``members``).
+        members: an ensemble's models, a comma-separated string or a sequence; None: ``ENSEMBLE``.
         epochs, lr, batch_size, dim: training settings; None takes the model's default (``DEFAULTS``).
         max_n: the longest n-gram of the bag and of the baseline; None: 3 (Chinese) or 2 (English).
         buckets: hashed n-gram ids of the bag; None: 2^18 (Chinese) or 2^17 (English, fewer distinct n-grams).
@@ -99,17 +122,20 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
     if data is None:
         raise ChainruleError("train sentiment: no data; expected --data PATH (a label,review .csv, a .zip "
                              "holding one, a sentence<TAB>label .txt or a folder of them), got none.")
-    if model not in MODELS:
-        raise ChainruleError(f"train sentiment: unknown model; expected one of {MODELS}, got {model!r}.")
+    if model not in CHOICES:
+        raise ChainruleError(f"train sentiment: unknown model; expected one of {CHOICES}, got {model!r}.")
+    members = _members(model, members)
     watch = Stopwatch()
     cr.manual_seed(seed)
     corpus = load_corpus(data, owner="train sentiment")
     if limit is not None:
         corpus = _sample(corpus, limit, seed)
-    settings = {**DEFAULTS[model], **{key: value for key, value in
-                                      dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
-                                      if value is not None}}
-    config = _config(corpus.language, model, settings["dim"], max_n, buckets)
+    given = {key: value for key, value in dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
+             if value is not None}
+    settings = {member: {**DEFAULTS[member], **given} for member in members}
+    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets) for member in members]
+    config = configs[0] if model != "ensemble" else {"model": model, "members": configs, "labels": list(LABELS),
+                                                     "max_n": configs[0]["max_n"], "buckets": configs[0]["buckets"]}
     folds = (10 if len(corpus.texts) < SMALL_CORPUS else 0) if folds is None else int(folds)
     if folds == 1 or folds < 0 or folds > len(corpus.texts) // 2:
         raise ChainruleError(f"train sentiment: bad --folds; expected 0 (held-out split) or "
@@ -122,21 +148,38 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", epochs=None, lr=
     else:
         report = _held_out(corpus, config, trainer_options)
     fitted = report.pop("fitted")
-    cr.save({"model": fitted["model"].state_dict()}, folder.checkpoint)
-    write_json(folder / SETTINGS_FILE, {**fitted["config"], "featurizer": fitted["featurizer"].settings()})
+    save(fitted, folder.checkpoint, folder / SETTINGS_FILE)
     files = {"checkpoint": str(folder.checkpoint), "settings": str(folder / SETTINGS_FILE),
-             "learning_curves": str(folder.learning_curves(fitted["history"])),
+             **{("learning_curves" if len(members) == 1 else f"learning_curves_{name}"): str(folder.learning_curves(
+                 history, name="learning_curves.png" if len(members) == 1 else f"learning_curves_{name}.png"))
+                for name, history in histories(fitted).items()},
              "confusion_matrix": str(folder.confusion_matrix(np.array(report["confusion_matrix"]), list(LABELS)))}
-    command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model, epochs=epochs, lr=lr,
+    command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model,
+                           members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n, buckets=buckets, folds=folds, limit=limit,
                            patience=None if patience == 2 else patience)
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
         "sources": corpus.sources, "language": corpus.language, "cleaning": corpus.cleaning,
         "cleaning_rule": CLEANING_RULE,
-        "model": config["model"], "settings": {**settings, "max_n": config["max_n"], "buckets": config["buckets"],
+        "model": config["model"], "settings": {**(settings[model] if len(members) == 1 else settings),
+                                               "max_n": config["max_n"], "buckets": config["buckets"],
                                                "patience": patience}, **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
+
+
+def _members(model, members):
+    """The models to train: ``(model,)``, or an ensemble's members (two or more different models)."""
+    if model != "ensemble":
+        if members is not None:
+            raise ChainruleError(f"train sentiment: --members is for --model ensemble; got it with --model {model}.")
+        return (model,)
+    chosen = ENSEMBLE if members is None else tuple(
+        name.strip() for name in (members.split(",") if isinstance(members, str) else members))
+    if len(chosen) < 2 or len(set(chosen)) < len(chosen) or not set(chosen) <= set(MODELS):
+        raise ChainruleError(f"train sentiment: bad --members; expected two or more different models of "
+                             f"{MODELS}, comma-separated, got {members!r}.")
+    return chosen
 
 
 def _config(language, model, dim, max_n, buckets):
@@ -144,7 +187,8 @@ def _config(language, model, dim, max_n, buckets):
     chinese = language == "zh"
     return {"model": model, "language": language, "dim": dim, "max_n": max_n or (3 if chinese else 2),
             "buckets": int(buckets or (2 ** 18 if chinese else 2 ** 17)),
-            "subwords": None if chinese else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "max_tokens": MAX_TOKENS,
+            "subwords": None if chinese else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
+            "max_tokens": MAX_TOKENS,
             "labels": list(LABELS)}
 
 
@@ -166,17 +210,19 @@ def _sample(corpus, limit, seed):
 def _held_out(corpus, config, options):
     """Train on 80% (10% of it for early stopping), test on the stratified 20% left."""
     train_rows, test_rows = stratified_split(corpus.labels, test_size=0.2, seed=options["seed"])
-    fitted = _fit(corpus, train_rows, config, options)
-    probabilities = _probabilities(fitted, [corpus.texts[row] for row in test_rows])
-    accuracy, confusion = _score(probabilities, corpus.labels[test_rows])
+    fitted = fit(corpus, train_rows, config, options)
+    accuracy, confusion = _score(probabilities(fitted, [corpus.texts[row] for row in test_rows]),
+                                 corpus.labels[test_rows])
+    val_accuracy = _validation_accuracy(fitted, corpus, train_rows, options["seed"])
     baseline = _baseline(corpus, train_rows, test_rows, config)
     target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
-    epochs = len(fitted["history"].history["loss"])
+    epochs = epochs_of(fitted)
     lines = [f"{config['model']} model on {corpus.name} ({corpus.language}, {len(corpus.texts):,} texts): test "
              f"accuracy {accuracy:.4f} on the held-out 20% ({len(test_rows):,} texts) after {epochs} epochs; "
              f"{name} {baseline:.4f}" + (f"; target {target:.2f}" if target else "")]
     return {"evaluation": "stratified held-out 20%; 10% of the rest for early stopping",
             "split": {"train": len(train_rows), "test": len(test_rows)}, "epochs": epochs,
+            "validation_accuracy": val_accuracy,
             "confusion_matrix": confusion.tolist(), "fitted": fitted, "lines": lines,
             "measures": [measure("test accuracy (held-out 20%)", accuracy, target=target, baseline=baseline,
                                  baseline_name=name)]}
@@ -186,17 +232,18 @@ def _cross_validate(corpus, config, folds, options):
     """Stratified k-fold cross-validation of the model and the baseline; then a model on all texts."""
     fold_of = _fold_numbers(corpus.labels, folds, options["seed"])
     quiet = {**options, "bar": lambda: None}
-    accuracies, baselines, confusion, epochs = [], [], 0, []
+    accuracies, baselines, confusion, epochs, validation = [], [], 0, [], []
     for fold in range(folds):
         train_rows, test_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
-        fitted = _fit(corpus, train_rows, config, quiet)
-        accuracy, fold_confusion = _score(_probabilities(fitted, [corpus.texts[row] for row in test_rows]),
+        fitted = fit(corpus, train_rows, config, quiet)
+        accuracy, fold_confusion = _score(probabilities(fitted, [corpus.texts[row] for row in test_rows]),
                                           corpus.labels[test_rows])
         accuracies.append(accuracy)
+        validation.append(_validation_accuracy(fitted, corpus, train_rows, options["seed"]))
         confusion = confusion + fold_confusion
-        epochs.append(len(fitted["history"].history["loss"]))
+        epochs.append(epochs_of(fitted))
         baselines.append(_baseline(corpus, train_rows, test_rows, config))
-    fitted = _fit(corpus, np.arange(len(corpus.texts)), config, options)
+    fitted = fit(corpus, np.arange(len(corpus.texts)), config, options)
     mean, spread = float(np.mean(accuracies)), float(np.std(accuracies))
     base_mean, base_spread = float(np.mean(baselines)), float(np.std(baselines))
     target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
@@ -206,6 +253,7 @@ def _cross_validate(corpus, config, folds, options):
     return {"evaluation": f"stratified {folds}-fold cross-validation (10% of each training part for early stopping); "
                           "the checkpoint is a final model trained on all texts",
             "folds": folds, "fold_accuracies": accuracies, "accuracy_std": spread,
+            "validation_accuracy": float(np.mean(validation)),
             "baseline_fold_accuracies": baselines, "baseline_std": base_spread, "fold_epochs": epochs,
             "confusion_matrix": confusion.tolist(), "fitted": fitted, "lines": lines,
             "measures": [measure(f"{folds}-fold cross-validation mean accuracy", mean, target=target,
@@ -222,62 +270,10 @@ def _fold_numbers(labels, folds, seed):
     return fold_of
 
 
-def _fit(corpus, train_rows, config, options):
-    """Train one model on ``train_rows`` (10% held back for early stopping); returns model, featurizer, history."""
-    settings, seed = options["settings"], options["seed"]
-    cr.manual_seed(seed)
-    fit_part, val_part = stratified_split(corpus.labels[train_rows], test_size=0.1, seed=seed + 1)
-    fit_rows, val_rows = train_rows[fit_part], train_rows[val_part]
-    featurizer, config = _featurizer(corpus, fit_rows, config)
-    batches = _batches(featurizer, corpus, config, settings["batch_size"], seed)
-    model = build_model(config)
-    callbacks = [EarlyStopping(monitor="val_loss", patience=options["patience"], restore_best_weights=True)]
-    bar = options["bar"]()
-    if bar is not None:
-        callbacks.append(bar)
-    trainer = Trainer(model, F.cross_entropy, cr.optim.Adam(model.parameters(), lr=settings["lr"]),
-                      metrics=["accuracy"], callbacks=callbacks)
-    history = trainer.fit(batches(fit_rows, shuffle=True), batches(val_rows), epochs=settings["epochs"])
-    if not np.all(np.isfinite(history.history["loss"])):
-        raise ChainruleError(f"train sentiment: training diverged; expected a finite loss, got "
-                             f"{history.history['loss'][-1]} (try a lower --lr).")
-    return {"model": model.eval(), "featurizer": featurizer, "config": config, "history": history}
-
-
-def _featurizer(corpus, fit_rows, config):
-    if config["model"] == "bag":
-        return NgramHasher(corpus.language, config["max_n"], config["buckets"], config["subwords"]), config
-    vocabulary = Vocabulary.build([corpus.texts[row] for row in fit_rows], corpus.language)
-    return vocabulary, {**config, "vocabulary_size": len(vocabulary)}
-
-
-def _batches(featurizer, corpus, config, batch_size, seed):
-    """A function ``rows, shuffle -> batches`` over the whole corpus, featurised once."""
-    if isinstance(featurizer, NgramHasher):
-        indices, offsets = featurizer.bags(corpus.texts)
-        return lambda rows, shuffle=False: BagBatches(indices, offsets, rows, corpus.labels, batch_size, shuffle, seed,
-                                                      drop=NGRAM_DROP if shuffle else 0.0)
-    sequences = [featurizer.ids(text, config["max_tokens"]) for text in corpus.texts]
-    return lambda rows, shuffle=False: SequenceBatches(sequences, rows, corpus.labels, batch_size, shuffle, seed)
-
-
-def _probabilities(fitted, texts, batch_size=512):
-    """(len(texts), 2) class probabilities of a fitted model, in the order of ``texts``."""
-    featurizer, config, model = fitted["featurizer"], fitted["config"], fitted["model"]
-    model.eval()
-    out = []
-    with cr.no_grad():
-        for start in range(0, len(texts), batch_size):
-            chunk = texts[start:start + batch_size]
-            if isinstance(featurizer, NgramHasher):
-                indices, offsets = featurizer.bags(chunk)
-                logits = model(cr.tensor(indices), cr.tensor(offsets))
-            else:
-                batches = SequenceBatches([featurizer.ids(text, config["max_tokens"]) for text in chunk],
-                                          np.arange(len(chunk)), None, len(chunk))
-                logits = model(*batches.batch(np.arange(len(chunk)))[0])
-            out.append(F.softmax(logits, dim=1).numpy())
-    return np.concatenate(out)
+def _validation_accuracy(fitted, corpus, train_rows, seed):
+    """Accuracy on the training rows set aside for early stopping: the number to tune settings on."""
+    _, val_rows = split_validation(corpus.labels, train_rows, seed)
+    return _score(probabilities(fitted, [corpus.texts[row] for row in val_rows]), corpus.labels[val_rows])[0]
 
 
 def _score(probabilities, labels):
@@ -303,11 +299,8 @@ def predict(inputs, run="runs/sentiment"):
         raise ChainruleError(f"predict sentiment: {str(run)!r} is not a trained sentiment run; expected "
                              f"{SETTINGS_FILE} and checkpoint.npz in it (train with chainrule train sentiment "
                              f"--data PATH --out {run}).")
-    config = json.loads((run / SETTINGS_FILE).read_text(encoding="utf-8"))
-    featurizer = featurizer_from_settings(config["featurizer"])
-    model = build_model(config)
-    model.load_state_dict(cr.load(run / "checkpoint.npz")["model"])
+    fitted = load(run / "checkpoint.npz", run / SETTINGS_FILE)
     texts = [str(text) for text in inputs]
-    probabilities = _probabilities({"featurizer": featurizer, "config": config, "model": model}, texts)
-    labels = config["labels"]
-    return [f"{labels[int(row.argmax())]} {row.max():.3f}  {text}" for text, row in zip(texts, probabilities)]
+    labels = fitted["config"]["labels"]
+    return [f"{labels[int(row.argmax())]} {row.max():.3f}  {text}"
+            for text, row in zip(texts, probabilities(fitted, texts))]
