@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -81,7 +82,16 @@ def _number(value):
     return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
-def render(runs, runs_root, note=None):
+def _portable(command, data_root):
+    """A run's command as a user would type it: the data root as $CHAINRULE_DATA, no --out."""
+    words = shlex.split(command.replace(str(Path(data_root).resolve()), "$CHAINRULE_DATA"))
+    if "--out" in words:
+        at = words.index("--out")
+        del words[at:at + 2]
+    return " ".join(words)
+
+
+def render(runs, runs_root, note=None, data_root=None):
     """docs/RESULTS.md: one row per measure of every run folder that has a metrics.json."""
     lines = ["# Applications: measured results", "",
              "Each row is one measure of one full-size run, beside the simple baseline measured on the same "
@@ -91,7 +101,7 @@ def render(runs, runs_root, note=None):
              f"{platform.system()}. Written {time.strftime('%Y-%m-%d')}." + (f" {note}" if note else ""), "",
              "| run | measure | value | target | baseline | met | seconds |",
              "|---|---|---|---|---|---|---|"]
-    commands = []
+    commands, notes = [], []
     for run in runs:
         path = Path(runs_root) / run.name / "metrics.json"
         if not path.exists():
@@ -103,8 +113,12 @@ def render(runs, runs_root, note=None):
             baseline_text = f"{_number(baseline.get('value'))} ({baseline.get('name')})" if baseline else ""
             lines.append(f"| {run.name} | {row['name']} | {_number(row['value'])} | {_number(row.get('target'))} | "
                          f"{baseline_text} | {'yes' if row['met'] else 'NO'} | {metrics.get('seconds', 0):,.0f} |")
-        commands.append(f"- {run.name}: `{metrics.get('command', '')}`")
+        if metrics.get("baseline_note"):
+            notes.append(f"- {run.name}: {metrics['baseline_note']}.")
+        commands.append(f"- {run.name}: `{_portable(metrics.get('command', ''), data_root or _default_data_root())}`")
     lines += ["", "## Commands", "", *commands, ""]
+    if notes:
+        lines += ["## Notes", "", *notes, ""]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     return RESULTS
@@ -122,7 +136,7 @@ def main(argv=None):
     chosen = [r for r in RUNS if not args.only or r.name in args.only]
     if not args.render_only:
         train(chosen, args.data_root, args.runs_root)
-    print(f"wrote {render(RUNS, args.runs_root, args.note)}")
+    print(f"wrote {render(RUNS, args.runs_root, args.note, args.data_root)}")
 
 
 if __name__ == "__main__":
