@@ -18,16 +18,9 @@ __all__ = ["main"]
 DEMO_EPOCHS = 60
 
 
-def _print_confusion(matrix):
-    print("confusion matrix (rows: true digit, columns: predicted)")
-    print("     " + " ".join(f"{c:>4}" for c in range(matrix.shape[1])))
-    for row, counts in enumerate(matrix):
-        print(f"{row:>4} " + " ".join(f"{int(v):>4}" for v in counts))
-
-
-def _options(args, *drop):
-    return {key: value for key, value in vars(args).items()
-            if key not in ("command", "app", "handler", *drop)}
+def _options(args):
+    """The parsed options meant for the application: all but the command's own bookkeeping."""
+    return {key: value for key, value in vars(args).items() if key not in ("command", "app", "handler")}
 
 
 def _train(args):
@@ -48,10 +41,10 @@ def _predict(args):
 
 
 def _evaluate(args):
-    from chainrule.apps.digits import evaluate_digits
+    from chainrule.apps.digits import confusion_text, evaluate_digits
     accuracy, confusion = evaluate_digits(checkpoint=args.checkpoint, seed=args.seed)
     print(f"test accuracy {accuracy:.4f}")
-    _print_confusion(confusion)
+    print(confusion_text(confusion))
     return 0
 
 

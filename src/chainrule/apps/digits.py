@@ -25,7 +25,7 @@ from chainrule.nn import functional as F
 from chainrule.train import LRScheduler, ModelCheckpoint, ProgressBar, TerminateOnNaN, Trainer, metrics
 
 __all__ = ["build_cnn", "build_mlp", "MODELS", "DigitsRun", "train_digits", "evaluate_digits", "predict_digits",
-           "explain_digits", "SUMMARY", "add_arguments", "train", "add_predict_arguments", "predict"]
+           "explain_digits", "confusion_text", "SUMMARY", "add_arguments", "train", "add_predict_arguments", "predict"]
 
 SUMMARY = "a CNN (or --model mlp) on scikit-learn's bundled 8x8 handwritten digits (the demo)"
 
@@ -214,12 +214,13 @@ def train(out="runs/digits", data=None, seed=0, model="cnn", epochs=None, lr=3e-
                              target=spec.target, baseline=baseline, baseline_name="logistic regression on pixels")]})
     lines = [f"{spec.description}: test accuracy {run.test_accuracy:.4f} on the held-out 25% of the digits "
              f"({len(test_rows)} images) after {run.epochs} epochs; logistic regression on pixels {baseline:.4f}",
-             _confusion_text(run.confusion)]
+             confusion_text(run.confusion)]
     return AppResult(metrics={"test_accuracy": run.test_accuracy, "baseline": baseline}, lines=lines,
                      files=run.files)
 
 
-def _confusion_text(matrix):
+def confusion_text(matrix):
+    """A (10, 10) confusion matrix as a text table: rows are true digits, columns predicted ones."""
     lines = ["confusion matrix (rows: true digit, columns: predicted)",
              "     " + " ".join(f"{c:>4}" for c in range(matrix.shape[1]))]
     lines += [f"{row:>4} " + " ".join(f"{int(v):>4}" for v in counts) for row, counts in enumerate(matrix)]
