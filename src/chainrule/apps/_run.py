@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["AppResult", "RunFolder", "measure", "command_line", "write_json", "read_metrics", "read_checkpoint", "Stopwatch"]
+__all__ = ["AppResult", "RunFolder", "measure", "command_line", "write_json", "read_metrics", "read_checkpoint",
+           "Stopwatch"]
 
 
 @dataclass
@@ -56,10 +57,9 @@ def measure(name, value, target=None, baseline=None, baseline_name=None, higher_
     """
     better = (lambda a, b: a >= b) if higher_is_better else (lambda a, b: a <= b)
     met = (target is None or better(value, target)) and (baseline is None or better(value, baseline))
-    row = {"name": name, "value": float(value), "target": None if target is None else float(target),
-           "baseline": None if baseline is None else {"name": baseline_name, "value": float(baseline)},
-           "higher_is_better": bool(higher_is_better), "met": bool(met)}
-    return row
+    return {"name": name, "value": float(value), "target": None if target is None else float(target),
+            "baseline": None if baseline is None else {"name": baseline_name, "value": float(baseline)},
+            "higher_is_better": bool(higher_is_better), "met": bool(met)}
 
 
 def command_line(app, **options):
