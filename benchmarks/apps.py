@@ -45,6 +45,7 @@ RUNS = (
     Run("digits-cnn", "digits", ("--model", "cnn")),
     Run("digits-mlp", "digits", ("--model", "mlp")),
     Run("mnist", "mnist", ("--data", "{data}/mnist/mnist.npz")),
+    Run("mnist-seed1", "mnist", ("--data", "{data}/mnist/mnist.npz", "--seed", "1")),
     Run("fashion-mnist", "fashion-mnist", ("--data", "{data}/fashion-mnist")),
     Run("sentiment-waimai", "sentiment", ("--data", "{data}/waimai-10k/waimai_10k.csv", "--model", "ensemble")),
     Run("sentiment-shopping", "sentiment",
