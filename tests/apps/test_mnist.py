@@ -69,7 +69,7 @@ def test_bad_data_paths_and_shapes_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(ShapeError, match=r"wrong train image shape .* expected \(n, 28, 28\), got \(30, 784\)"):
         mnist.train(out=tmp_path / "run", data=str(tmp_path / "flat.npz"))
     np.savez(tmp_path / "partial.npz", x_train=np.zeros((30, 28, 28), np.uint8))
-    with pytest.raises(ChainruleError, match="lacks arrays; expected x_train, y_train, x_test, y_test"):
+    with pytest.raises(ChainruleError, match="lacks arrays; expected a folder of IDX files or an .npz file with x_train, y_train, x_test, y_test"):
         mnist.train(out=tmp_path / "run", data=str(tmp_path / "partial.npz"))
     (tmp_path / "idx").mkdir()
     with pytest.raises(FileNotFoundError, match="a file is missing"):

@@ -134,6 +134,6 @@ def test_bad_data_and_a_missing_model_are_reported(tmp_path, capsys):
     assert "chainrule: error: train speech-to-text: cannot read" in capsys.readouterr().err
     np.savez(tmp_path / "wrong.npz", audio=np.zeros(3))
     assert main(["train", "speech-to-text", "--data", str(tmp_path / "wrong.npz")]) == 1
-    assert "is not a packed recordings file" in capsys.readouterr().err
+    assert "lacks arrays; expected a packed recordings file" in capsys.readouterr().err
     assert main(["predict", "speech-to-text", "--run", str(tmp_path), "x.wav"]) == 1
     assert "no trained model" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.data.datasets import load_mnist_idx
+from chainrule.data.datasets import load_mnist_idx, read_npz_arrays
 from chainrule.errors import ChainruleError, DTypeError, ShapeError
 
 __all__ = ["IMAGE_SIZE", "load_image_set", "to_unit_range", "read_images"]
@@ -52,16 +52,8 @@ def load_image_set(owner, path, num_classes=10):
 
 
 def _read_npz(owner, path):
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in _NPZ_KEYS if key not in archive.files]
-            if missing:
-                raise ChainruleError(f"{owner}: {str(path)!r} lacks arrays; expected {', '.join(_NPZ_KEYS)}, "
-                                     f"got {', '.join(archive.files) or 'none'}.")
-            return tuple(archive[key] for key in _NPZ_KEYS)
-    except (OSError, ValueError) as exc:
-        raise ChainruleError(f"{owner}: cannot read {str(path)!r}; expected a folder of IDX files or an .npz "
-                             f"file, got {type(exc).__name__}: {exc}.") from None
+    arrays = read_npz_arrays(owner, path, _NPZ_KEYS, what="a folder of IDX files or an .npz file")
+    return tuple(arrays[key] for key in _NPZ_KEYS)
 
 
 def _check_split(owner, path, split, images, labels, num_classes):

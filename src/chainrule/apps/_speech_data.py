@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.audio_features import log_mel_spectrogram
-from chainrule.data.datasets import read_wav
+from chainrule.data.datasets import read_npz_arrays, read_wav
 from chainrule.data.datasets._paths import existing_folder
 from chainrule.errors import ChainruleError, SerializationError, ShapeError
 from chainrule.serialization import load, save
@@ -93,15 +93,7 @@ def load_recordings(path, owner):
 
 
 def _from_npz(path, owner):
-    try:
-        with np.load(path, allow_pickle=False) as packed:
-            missing = [key for key in _NPZ_KEYS if key not in packed.files]
-            if missing:
-                raise ChainruleError(f"{owner}: {str(path)!r} is not a packed recordings file; expected the arrays "
-                                     f"{list(_NPZ_KEYS)}, got {sorted(packed.files)} (missing {missing}).")
-            arrays = {key: packed[key] for key in _NPZ_KEYS}
-    except (OSError, ValueError) as exc:
-        raise ChainruleError(f"{owner}: cannot read {str(path)!r}; expected a NumPy .npz file, got {exc}.") from None
+    arrays = read_npz_arrays(owner, path, _NPZ_KEYS, what="a packed recordings file")
     audio, offsets = arrays["audio"], arrays["offsets"].astype(np.int64)
     count = len(offsets) - 1
     if count < 1 or offsets[0] != 0 or offsets[-1] != len(audio) or np.any(np.diff(offsets) <= 0) or any(
