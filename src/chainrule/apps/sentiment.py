@@ -154,7 +154,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
                  history, name="learning_curves.png" if len(members) == 1 else f"learning_curves_{name}.png"))
                 for name, history in histories(fitted).items()},
              "confusion_matrix": str(folder.confusion_matrix(np.array(report["confusion_matrix"]), list(LABELS)))}
-    command = command_line("sentiment", data=str(data), out=str(out), seed=seed, model=model,
+    command = command_line("sentiment", data=str(data), seed=seed, model=model,
                            members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n, buckets=buckets, folds=folds, limit=limit,
                            patience=None if patience == 2 else patience)
