@@ -40,6 +40,17 @@ def test_mnist_writes_its_run_folder_with_a_baseline_on_the_same_test_images(mni
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_checkpoint_keeps_batch_norm_statistics_recomputed_on_the_clean_training_images(mnist_run):
+    from chainrule.train.checkpoint import load_checkpoint
+    out, _, _ = mnist_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.3 < metrics["validation_accuracy_after_bn_update"] <= 1
+    state = load_checkpoint(out / "checkpoint.npz")["model"]
+    counts = {k: int(np.asarray(v)) for k, v in state.items() if k.endswith("num_batches_tracked")}
+    # 2 epochs of 450 images in batches of 32 tracked 30 batches; the recomputation, one of 500.
+    assert len(counts) == 2 and set(counts.values()) == {1}
+
+
 def test_predict_reads_npy_and_png_the_same_way(mnist_run, tmp_path, capsys):
     out, data, _ = mnist_run
     x_test = np.load(data)["x_test"][:8]
