@@ -179,3 +179,14 @@ def test_unreadable_data_gives_clear_errors(tmp_path, capsys):
             sentiment.train(out=tmp_path / "r", data=tmp_path / "bad.txt", model=model, members=members)
     with pytest.raises(ChainruleError, match="is not a trained sentiment run"):
         sentiment.predict(["good"], run=tmp_path / "r")
+
+
+def test_character_ngrams_of_the_whole_text_cross_word_boundaries():
+    plain = NgramHasher("en", max_n=1, buckets=1 << 16)
+    chars = NgramHasher("en", max_n=1, buckets=1 << 16, chars=(3, 3))
+    assert len(chars.bags(["not bad"])[0]) == len(plain.bags(["not bad"])[0]) + 7   # " no", "not", ..., "ad "
+    assert set(chars.bags(["t b"])[0].tolist()) & set(chars.bags(["not bad"])[0].tolist())  # "t b" across words
+    again = featurizer_from_settings(json.loads(json.dumps(chars.settings())))
+    assert again.bags(["not bad"])[0].tolist() == chars.bags(["not bad"])[0].tolist()
+    with pytest.raises(ChainruleError, match="chars"):
+        NgramHasher("en", max_n=1, buckets=16, chars=(4, 2))

@@ -4,8 +4,9 @@ Five choices of ``--model``, each model trained with Adam and early stopping on 
 
 ``bag`` (default)
     fastText's classifier: the mean of the embeddings of a text's hashed n-grams (characters 1-3
-    for Chinese, which has no spaces between words; words 1-2 and the character 2-5-grams inside
-    each word for English), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
+    for Chinese, which has no spaces between words; for English words 1-2, the character 2-5-grams
+    inside each word and the character 3-6-grams of the whole text, spaces included, which also
+    span word boundaries), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
     each n-gram is left out of its bag with chance 0.3 (a regulariser).
 ``nb``
     The same bag with each n-gram's embedding scaled, before the mean, by its naive Bayes log-count
@@ -64,6 +65,7 @@ DEFAULTS = {"bag": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
             "cnn": {"epochs": 10, "lr": 1e-3, "batch_size": 64, "dim": 64}}
 GRU_HIDDEN, CNN_FILTERS, MAX_TOKENS = 64, 100, 200
 ENGLISH_SUBWORDS = (2, 5)  # character n-grams of English words the bag reads besides the words
+ENGLISH_CHARS = (3, 6)  # character n-grams of the whole English text, across word boundaries ("t goo")
 UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
 #: accuracy targets of the known corpora (held-out 20%, or the cross-validation mean for UCI).
 TARGETS = {"waimai_10k.csv": 0.92, "online_shopping_10_cats.zip": 0.94, UCI_FILES: 0.85}
@@ -187,7 +189,8 @@ def _config(language, model, dim, max_n, buckets):
     chinese = language == "zh"
     return {"model": model, "language": language, "dim": dim, "max_n": max_n or (3 if chinese else 2),
             "buckets": int(buckets or (2 ** 18 if chinese else 2 ** 17)),
-            "subwords": None if chinese else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
+            "subwords": None if chinese else ENGLISH_SUBWORDS,
+            "chars": None if chinese else ENGLISH_CHARS, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
             "max_tokens": MAX_TOKENS,
             "labels": list(LABELS)}
 
