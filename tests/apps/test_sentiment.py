@@ -2,6 +2,7 @@
 prediction in Chinese and English, the command line, and clear errors for data it cannot read."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -179,3 +180,50 @@ def test_unreadable_data_gives_clear_errors(tmp_path, capsys):
             sentiment.train(out=tmp_path / "r", data=tmp_path / "bad.txt", model=model, members=members)
     with pytest.raises(ChainruleError, match="is not a trained sentiment run"):
         sentiment.predict(["good"], run=tmp_path / "r")
+
+
+def test_character_ngrams_of_the_whole_text_cross_word_boundaries():
+    plain = NgramHasher("en", max_n=1, buckets=1 << 16)
+    chars = NgramHasher("en", max_n=1, buckets=1 << 16, chars=(3, 3))
+    assert len(chars.bags(["not bad"])[0]) == len(plain.bags(["not bad"])[0]) + 7   # " no", "not", ..., "ad "
+    assert set(chars.bags(["t b"])[0].tolist()) & set(chars.bags(["not bad"])[0].tolist())  # "t b" across words
+    again = featurizer_from_settings(json.loads(json.dumps(chars.settings())))
+    assert again.bags(["not bad"])[0].tolist() == chars.bags(["not bad"])[0].tolist()
+    with pytest.raises(ChainruleError, match="chars"):
+        NgramHasher("en", max_n=1, buckets=16, chars=(4, 2))
+
+
+class _TwoCharacterWords:
+    """Stands in for jieba: cuts a text into pieces of two characters."""
+
+    @staticmethod
+    def lcut(text):
+        return [text[start:start + 2] for start in range(0, len(text), 2)]
+
+    @staticmethod
+    def setLogLevel(level):
+        pass
+
+
+def test_chinese_word_ngrams_come_from_jieba_and_round_trip(waimai, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "jieba", _TwoCharacterWords)
+    plain = NgramHasher("zh", max_n=1, buckets=1 << 16)
+    words = NgramHasher("zh", max_n=1, buckets=1 << 16, words=2)
+    assert len(words.bags(["很好吃啊"])[0]) == len(plain.bags(["很好吃啊"])[0]) + 3   # 很好, 吃啊, 很好_吃啊
+    again = featurizer_from_settings(json.loads(json.dumps(words.settings())))
+    assert again.bags(["很好吃啊"])[0].tolist() == words.bags(["很好吃啊"])[0].tolist()
+    sentiment.train(out=tmp_path / "words", data=waimai, model="nb", words=2, limit=200, folds=0, **QUICK)
+    metrics = json.loads((tmp_path / "words" / "metrics.json").read_text(encoding="utf-8"))
+    assert "--words 2" in metrics["command"] and metrics["settings"]["words"] == 2
+    assert json.loads((tmp_path / "words" / "sentiment.json").read_text(encoding="utf-8"))["featurizer"]["words"] == 2
+    assert sentiment.predict(["很好吃"], run=tmp_path / "words")[0].split()[0] in ("negative", "positive")
+
+
+def test_word_ngrams_need_jieba_and_a_chinese_corpus(shared_data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "jieba", None)   # import jieba now raises ImportError
+    with pytest.raises(ChainruleError, match=r"chainrule\[zh\]"):
+        NgramHasher("zh", max_n=1, buckets=16, words=2).bags(["好吃"])
+    with pytest.raises(ChainruleError, match="words"):
+        NgramHasher("en", max_n=1, buckets=16, words=2)
+    with pytest.raises(ChainruleError, match="--words"):
+        sentiment.train(data=shared_data("uci-sentiment-labelled"), words=2, limit=40, **QUICK)

@@ -77,7 +77,8 @@ def histories(fitted):
 
 def _featurizer(corpus, fit_rows, config):
     if config["model"] in ("bag", "nb"):
-        return NgramHasher(corpus.language, config["max_n"], config["buckets"], config["subwords"]), config
+        return NgramHasher(corpus.language, config["max_n"], config["buckets"], config["subwords"],
+                           config.get("chars"), config.get("words")), config
     vocabulary = Vocabulary.build([corpus.texts[row] for row in fit_rows], corpus.language)
     return vocabulary, {**config, "vocabulary_size": len(vocabulary)}
 

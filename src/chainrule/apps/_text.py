@@ -69,6 +69,11 @@ class NgramHasher:
         subwords: ``(shortest, longest)`` character n-grams of each word, marked with ``<`` and ``>``
             at its ends (fastText's subwords: "disappointing" shares "<disap" with "disappointed"),
             hashed into the same ids; None for none. Meant for words, not for Chinese characters.
+        chars: ``(shortest, longest)`` character n-grams of the whole text (its tokens joined by single
+            spaces), which also span word boundaries ("t bad" from "not bad"), hashed into the same
+            ids; None for none. Meant for English.
+        words: for Chinese, the longest n-gram of the words jieba finds (``pip install
+            'chainrule[zh]'``), read besides the character n-grams ("不好吃" also as 不 | 好吃); None for none.
 
     >>> hasher = NgramHasher("en", max_n=2, buckets=1000)
     >>> indices, offsets = hasher.bags(["good food", "bad"])
@@ -76,18 +81,24 @@ class NgramHasher:
     (4, [0, 3])
     """
 
-    def __init__(self, language, max_n, buckets, subwords=None):
-        if language not in _LANGUAGES or int(max_n) < 1 or int(buckets) < 2 or not (
-                subwords is None or len(subwords) == 2 and 1 <= subwords[0] <= subwords[1]):
+    def __init__(self, language, max_n, buckets, subwords=None, chars=None, words=None):
+        if language not in _LANGUAGES or int(max_n) < 1 or int(buckets) < 2 or not all(
+                span is None or len(span) == 2 and 1 <= span[0] <= span[1] for span in (subwords, chars)) or not (
+                words is None or language == "zh" and int(words) >= 1):
             raise ChainruleError(f"NgramHasher: bad settings; expected language in {_LANGUAGES}, max_n >= 1, "
-                                 f"buckets >= 2 and subwords None or (shortest, longest), got {language!r}, "
-                                 f"{max_n}, {buckets}, {subwords!r}.")
+                                 f"buckets >= 2, subwords and chars None or (shortest, longest) and words None or "
+                                 f">= 1 (Chinese only), got {language!r}, {max_n}, {buckets}, {subwords!r}, "
+                                 f"{chars!r}, {words!r}.")
         self.language, self.max_n, self.buckets = language, int(max_n), int(buckets)
         self.subwords = None if subwords is None else (int(subwords[0]), int(subwords[1]))
+        self.chars = None if chars is None else (int(chars[0]), int(chars[1]))
+        self.words = None if words is None else int(words)
+        self._segmented = {}  # text -> its jieba words, so repeated featurising segments each text once
 
     def settings(self):
         return {"kind": "ngram-hasher", "language": self.language, "max_n": self.max_n, "buckets": self.buckets,
-                "subwords": None if self.subwords is None else list(self.subwords)}
+                "subwords": None if self.subwords is None else list(self.subwords),
+                "chars": None if self.chars is None else list(self.chars), "words": self.words}
 
     def bags(self, texts):
         """``(indices, offsets)``: the n-gram ids of every text, concatenated, and where each text's start.
@@ -110,8 +121,12 @@ class NgramHasher:
                 mixed = gram[same_text] ^ (gram[same_text] >> np.uint64(29))
                 ids.append((mixed % np.uint64(self.buckets)).astype(np.int64))
                 owners.append(text_of[:count][same_text])
-        if self.subwords is not None:
-            pieces = [self._subword_ids(tokens) for tokens in token_lists]
+        extras = [(self.subwords, self._subword_ids, token_lists), (self.chars, self._char_ids, token_lists),
+                  (self.words, self._word_ids, self._segment(texts) if self.words is not None else None)]
+        for wanted, pieces_of, units in extras:
+            if wanted is None:
+                continue
+            pieces = [pieces_of(tokens) for tokens in units]
             ids.append(np.concatenate([piece for piece in pieces] + [np.zeros(0, np.int64)]))
             owners.append(np.repeat(np.arange(len(texts)), [len(piece) for piece in pieces]))
         ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
@@ -130,9 +145,43 @@ class NgramHasher:
             marked = f"<{token}>"
             grams += [marked[start:start + n] for n in range(shortest, longest + 1)
                       for start in range(len(marked) - n + 1)]
-        # a prefix keeps a subword apart from a whole word spelled the same ("<a>" vs "a")
-        codes = token_codes(["#" + gram for gram in grams])
-        return ((codes * _MIX) >> np.uint64(16)).astype(np.int64) % self.buckets
+        return self._hashed(grams, "#")
+
+    def _char_ids(self, tokens):
+        shortest, longest = self.chars
+        line = f" {' '.join(tokens)} "
+        return self._hashed([line[start:start + n] for n in range(shortest, longest + 1)
+                             for start in range(len(line) - n + 1)], "~")
+
+    def _word_ids(self, words):
+        return self._hashed(["\x1f".join(words[start:start + n]) for n in range(1, self.words + 1)
+                             for start in range(len(words) - n + 1)], "@")
+
+    def _segment(self, texts):
+        """Each text's Chinese words (jieba's segmentation), white space left out."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._segmented]
+        if missing:
+            cut = _jieba_cut()
+            for text in missing:
+                self._segmented[text] = [word for word in cut(text.lower()) if not word.isspace()]
+        return [self._segmented[text] for text in texts]
+
+    def _hashed(self, grams, prefix):
+        # a prefix keeps these apart from whole tokens spelled the same ("<a>" vs "a") and from each other
+        codes = token_codes([prefix + gram for gram in grams])
+        with np.errstate(over="ignore"):
+            return ((codes * _MIX) >> np.uint64(16)).astype(np.int64) % self.buckets
+
+
+def _jieba_cut():
+    """jieba's word segmenter (an optional dependency: the ``zh`` extra), quietly initialised."""
+    try:
+        import jieba
+    except ImportError:
+        raise ChainruleError("NgramHasher: Chinese word n-grams need jieba; expected it installed, got an "
+                             "ImportError (pip install 'chainrule[zh]').") from None
+    jieba.setLogLevel(60)
+    return jieba.lcut
 
 
 class Vocabulary:
@@ -180,7 +229,8 @@ def featurizer_from_settings(settings):
     """Rebuild an ``NgramHasher`` or a ``Vocabulary`` from its ``settings()`` dict."""
     kind = settings.get("kind")
     if kind == "ngram-hasher":
-        return NgramHasher(settings["language"], settings["max_n"], settings["buckets"], settings.get("subwords"))
+        return NgramHasher(settings["language"], settings["max_n"], settings["buckets"], settings.get("subwords"),
+                           settings.get("chars"), settings.get("words"))
     if kind == "vocabulary":
         return Vocabulary(settings["language"], settings["tokens"])
     raise ChainruleError(f"featurizer_from_settings: unknown featuriser; expected kind 'ngram-hasher' or "

@@ -4,8 +4,10 @@ Five choices of ``--model``, each model trained with Adam and early stopping on 
 
 ``bag`` (default)
     fastText's classifier: the mean of the embeddings of a text's hashed n-grams (characters 1-3
-    for Chinese, which has no spaces between words; words 1-2 and the character 2-5-grams inside
-    each word for English), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
+    for Chinese, which has no spaces between words, and with ``--words N`` also the 1..N-grams of the
+    words jieba finds (the ``zh`` extra); for English words 1-2, the character 2-5-grams
+    inside each word and the character 3-6-grams of the whole text, spaces included, which also
+    span word boundaries), one ``nn.EmbeddingBag`` lookup, and a linear layer. While training,
     each n-gram is left out of its bag with chance 0.3 (a regulariser).
 ``nb``
     The same bag with each n-gram's embedding scaled, before the mean, by its naive Bayes log-count
@@ -64,6 +66,7 @@ DEFAULTS = {"bag": {"epochs": 10, "lr": 2e-3, "batch_size": 32, "dim": 16},
             "cnn": {"epochs": 10, "lr": 1e-3, "batch_size": 64, "dim": 64}}
 GRU_HIDDEN, CNN_FILTERS, MAX_TOKENS = 64, 100, 200
 ENGLISH_SUBWORDS = (2, 5)  # character n-grams of English words the bag reads besides the words
+ENGLISH_CHARS = (3, 6)  # character n-grams of the whole English text, across word boundaries ("t goo")
 UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
 #: accuracy targets of the known corpora (held-out 20%, or the cross-validation mean for UCI).
 TARGETS = {"waimai_10k.csv": 0.92, "online_shopping_10_cats.zip": 0.94, UCI_FILES: 0.85}
@@ -92,6 +95,9 @@ def add_arguments(parser):
     parser.add_argument("--dim", type=int, default=None, help="embedding size (default 16 bag and nb, 64 gru and cnn)")
     parser.add_argument("--max-n", type=int, default=None,
                         help="longest n-gram (default 3 characters for Chinese, 2 words for English)")
+    parser.add_argument("--words", type=int, default=None,
+                        help="Chinese only: the bag also reads the 1..N-grams of the words jieba finds (needs "
+                             "pip install 'chainrule[zh]'); default none, characters only")
     parser.add_argument("--buckets", type=int, default=None,
                         help="hashed n-gram ids of the bag (default 2^18 for Chinese, 2^17 for English)")
     parser.add_argument("--folds", type=int, default=None,
@@ -103,7 +109,7 @@ def add_arguments(parser):
 
 
 def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, epochs=None, lr=None, batch_size=None,
-          dim=None, max_n=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
+          dim=None, max_n=None, words=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
@@ -113,6 +119,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
         members: an ensemble's models, a comma-separated string or a sequence; None: ``ENSEMBLE``.
         epochs, lr, batch_size, dim: training settings; None takes the model's default (``DEFAULTS``).
         max_n: the longest n-gram of the bag and of the baseline; None: 3 (Chinese) or 2 (English).
+        words: Chinese only: the bag (bag, nb) also reads the 1..``words``-grams of jieba's words; None: none.
         buckets: hashed n-gram ids of the bag; None: 2^18 (Chinese) or 2^17 (English, fewer distinct n-grams).
         folds: cross-validation folds; None chooses (10 for small corpora), 0 a held-out 20%.
         limit: train and test on a stratified sample of this many texts (quick checks).
@@ -133,7 +140,11 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
     given = {key: value for key, value in dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
              if value is not None}
     settings = {member: {**DEFAULTS[member], **given} for member in members}
-    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets) for member in members]
+    if words is not None and (corpus.language != "zh" or int(words) < 1):
+        raise ChainruleError(f"train sentiment: bad --words; expected a positive number of words for a Chinese "
+                             f"corpus, got {words} for a corpus in {corpus.language!r}.")
+    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets, words)
+               for member in members]
     config = configs[0] if model != "ensemble" else {"model": model, "members": configs, "labels": list(LABELS),
                                                      "max_n": configs[0]["max_n"], "buckets": configs[0]["buckets"]}
     folds = (10 if len(corpus.texts) < SMALL_CORPUS else 0) if folds is None else int(folds)
@@ -156,15 +167,15 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
              "confusion_matrix": str(folder.confusion_matrix(np.array(report["confusion_matrix"]), list(LABELS)))}
     command = command_line("sentiment", data=str(data), seed=seed, model=model,
                            members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
-                           batch_size=batch_size, dim=dim, max_n=max_n, buckets=buckets, folds=folds, limit=limit,
-                           patience=None if patience == 2 else patience)
+                           batch_size=batch_size, dim=dim, max_n=max_n, words=words, buckets=buckets, folds=folds,
+                           limit=limit, patience=None if patience == 2 else patience)
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
         "sources": corpus.sources, "language": corpus.language, "cleaning": corpus.cleaning,
         "cleaning_rule": CLEANING_RULE,
         "model": config["model"], "settings": {**(settings[model] if len(members) == 1 else settings),
-                                               "max_n": config["max_n"], "buckets": config["buckets"],
-                                               "patience": patience}, **report}))
+                                               "max_n": config["max_n"], "words": words,
+                                               "buckets": config["buckets"], "patience": patience}, **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
 
 
@@ -182,12 +193,13 @@ def _members(model, members):
     return chosen
 
 
-def _config(language, model, dim, max_n, buckets):
+def _config(language, model, dim, max_n, buckets, words=None):
     """What a model and its featuriser need, kept in sentiment.json (the GRU adds its vocabulary size)."""
     chinese = language == "zh"
     return {"model": model, "language": language, "dim": dim, "max_n": max_n or (3 if chinese else 2),
             "buckets": int(buckets or (2 ** 18 if chinese else 2 ** 17)),
-            "subwords": None if chinese else ENGLISH_SUBWORDS, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
+            "subwords": None if chinese else ENGLISH_SUBWORDS,
+            "chars": None if chinese else ENGLISH_CHARS, "words": words, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
             "max_tokens": MAX_TOKENS,
             "labels": list(LABELS)}
 
