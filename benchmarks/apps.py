@@ -10,6 +10,8 @@ commands and renders the table, so every number in docs/RESULTS.md is reproducib
 
 Data comes from --data-root (default $CHAINRULE_DATA, else ../shared/data beside the repository),
 with the layout of the project's shared data sets; the applications themselves read any path.
+The runs need the extras apps, game (gymnasium) and zh (jieba, for the Chinese word n-grams):
+``pip install -e '.[apps,game,zh]'``.
 """
 
 import argparse
@@ -46,12 +48,15 @@ RUNS = (
     Run("digits-mlp", "digits", ("--model", "mlp")),
     Run("mnist", "mnist", ("--data", "{data}/mnist/mnist.npz")),
     Run("mnist-seed1", "mnist", ("--data", "{data}/mnist/mnist.npz", "--seed", "1")),
+    Run("mnist-seed2", "mnist", ("--data", "{data}/mnist/mnist.npz", "--seed", "2")),
     Run("fashion-mnist", "fashion-mnist", ("--data", "{data}/fashion-mnist")),
     Run("sentiment-waimai", "sentiment", ("--data", "{data}/waimai-10k/waimai_10k.csv", "--model", "ensemble")),
     Run("sentiment-shopping", "sentiment",
-        ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble")),
+        ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
+         "--words", "2", "--buckets", "1048576")),
     Run("sentiment-uci", "sentiment",
-        ("--data", "{data}/uci-sentiment-labelled", "--model", "ensemble", "--members", "nb,cnn")),
+        ("--data", "{data}/uci-sentiment-labelled", "--model", "nb", "--lr", "5e-3", "--epochs", "30",
+         "--patience", "3")),
     Run("speech", "speech", ("--data", "{data}/fsdd/fsdd.npz")),
     Run("speech-to-text", "speech-to-text", ("--data", "{data}/fsdd/fsdd.npz")),
     Run("cartpole", "cartpole"),
