@@ -25,7 +25,7 @@ def augmentation(seed):
 
 
 TASK = recipe.ImageTask(name="mnist", class_names=[str(d) for d in range(10)], augmentation=augmentation,
-                        target=0.992, answer="digit {name}", channels=(32, 64),
+                        target=0.992, answer="digit {name}", channels=(32, 64, 64),
                         dropout=(0.1, 0.2))
 
 
