@@ -127,7 +127,7 @@ class NgramHasher:
             if wanted is None:
                 continue
             pieces = [pieces_of(tokens) for tokens in units]
-            ids.append(np.concatenate([piece for piece in pieces] + [np.zeros(0, np.int64)]))
+            ids.append(np.concatenate(pieces + [np.zeros(0, np.int64)]))
             owners.append(np.repeat(np.arange(len(texts)), [len(piece) for piece in pieces]))
         ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
         owners = np.concatenate(owners) if owners else np.zeros(0, np.int64)
