@@ -53,7 +53,7 @@ RUNS = (
     Run("sentiment-waimai", "sentiment", ("--data", "{data}/waimai-10k/waimai_10k.csv", "--model", "ensemble")),
     Run("sentiment-shopping", "sentiment",
         ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
-         "--words", "2", "--buckets", "1048576")),
+         "--words", "3", "--buckets", "1048576", "--patience", "3")),
     Run("sentiment-uci", "sentiment",
         ("--data", "{data}/uci-sentiment-labelled", "--model", "nb", "--lr", "5e-3", "--epochs", "30",
          "--patience", "3")),
