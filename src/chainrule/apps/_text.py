@@ -169,8 +169,7 @@ class NgramHasher:
     def _hashed(self, grams, prefix):
         # a prefix keeps these apart from whole tokens spelled the same ("<a>" vs "a") and from each other
         codes = token_codes([prefix + gram for gram in grams])
-        with np.errstate(over="ignore"):
-            return ((codes * _MIX) >> np.uint64(16)).astype(np.int64) % self.buckets
+        return ((codes * _MIX) >> np.uint64(16)).astype(np.int64) % self.buckets  # arrays wrap silently
 
 
 def _jieba_cut():
