@@ -22,11 +22,15 @@ BLAS through threadpoolctl and to PyTorch with set_num_threads). Each round time
 implementation for about ``--seconds`` in a rotating order; the ratio of a round compares
 implementations timed moments apart, so machine load mostly cancels; the tables give the median
 ratio over rounds and its range. ``chainrule.performance.keep_large_allocations()`` is called
-first unless ``--default-malloc`` (it is process-wide, so it applies to PyTorch too).
+first unless ``--default-malloc`` (it is process-wide, so it applies to PyTorch too). With
+``--compiled-kernels`` chainrule runs the ops that have a numba kernel with it
+(``chainrule.performance.use_compiled_kernels()``, the ``fast`` extra); its results go to their
+own sections of RESULTS.md.
 
     python benchmarks/run.py                      # everything but MNIST, print the tables
     python benchmarks/run.py --mnist /path/to/mnist --write   # also MNIST; update RESULTS.md
     python benchmarks/run.py --workloads cnn lstm --rounds 5  # a subset
+    python benchmarks/run.py --threads 2 --compiled-kernels     # with numba's kernels
 
 PyTorch, threadpoolctl and scikit-learn (the digits) are needed here only; the library never
 imports PyTorch.
@@ -264,6 +268,8 @@ def main(argv=None):
     parser.add_argument("--mnist", metavar="PATH", help="mnist.npz or a folder of MNIST IDX files (adds mnist)")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's malloc thresholds alone (no keep_large_allocations)")
+    parser.add_argument("--compiled-kernels", action="store_true",
+                        help="chainrule uses its numba kernels (chainrule.performance.use_compiled_kernels)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     if args.clock == "cpu" and args.threads != 1:
@@ -284,6 +290,13 @@ def main(argv=None):
         from chainrule.performance import keep_large_allocations
         applied = keep_large_allocations()
         malloc = "keep_large_allocations() applied" if applied else "keep_large_allocations() unavailable (not glibc)"
+    kernels = "NumPy only"
+    if args.compiled_kernels:
+        from chainrule.performance import use_compiled_kernels
+        if not use_compiled_kernels():
+            raise SystemExit("run.py: --compiled-kernels needs numba; pip install -e '.[fast]'")
+        import numba
+        kernels = f"compiled kernels (numba {numba.__version__}) where an op has one"
     torch.set_num_threads(args.threads)
     limits = threadpool_limits(args.threads)
     load_before = os.getloadavg()
@@ -299,7 +312,8 @@ def main(argv=None):
     elapsed = time.perf_counter() - started
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     section = [
-        f"## {args.threads} thread{'s' if args.threads > 1 else ''}: chainrule against PyTorch and NumPy",
+        f"## {args.threads} thread{'s' if args.threads > 1 else ''}"
+        + (", compiled kernels" if args.compiled_kernels else "") + ": chainrule against PyTorch and NumPy",
         "",
         f"Date: {when}; {elapsed / 60:.1f} min; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
         f"(on {os.cpu_count()} CPUs; other work on the machine adds noise to the absolute times, "
@@ -308,7 +322,7 @@ def main(argv=None):
         f"Method: one process; {args.threads} thread(s) for NumPy's BLAS and PyTorch; {args.rounds} rounds of "
         f"~{args.seconds:g} s per implementation, rotating order, "
         f"{CLOCK_TEXT[args.clock]}; "
-        f"malloc: {malloc}. "
+        f"malloc: {malloc}; chainrule: {kernels}. "
         "Ratio = chainrule throughput / PyTorch throughput in the same round (> 1: chainrule faster); "
         "NumPy share = t_numpy / t_chainrule (1.0: chainrule as fast as the hand-written step). "
         "Times are medians with the interquartile range over rounds.",
@@ -334,6 +348,7 @@ def main(argv=None):
                     "(ratio ≥ 0.67).", "", *epoch_lines, ""]
     command = ("python benchmarks/run.py" + (f" --threads {args.threads}" if args.threads != 1 else "")
                + (f" --clock {args.clock}" if args.clock != "wall" else "")
+               + (" --compiled-kernels" if args.compiled_kernels else "")
                + (f" --workloads {' '.join(args.workloads)}" if set(args.workloads) != set(ALL_WORKLOADS) - {"mnist"}
                   else "") + (f" --mnist {args.mnist}" if args.mnist else "") + " --write")
     section += ["Rerun from the repository root:", "", "```", command, "```"]
@@ -341,7 +356,8 @@ def main(argv=None):
     print()
     print(text)
     if args.write:
-        write_results(f"run-{args.threads}-thread" + ("s" if args.threads > 1 else ""), text)
+        write_results(f"run-{args.threads}-thread" + ("s" if args.threads > 1 else "")
+                      + ("-compiled" if args.compiled_kernels else ""), text)
     return 0
 
 

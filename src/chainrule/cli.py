@@ -24,8 +24,9 @@ def _options(args):
 
 
 def _train(args):
-    from chainrule.performance import keep_large_allocations
+    from chainrule.performance import keep_large_allocations, use_compiled_kernels
     keep_large_allocations()  # this command owns its process; see chainrule.performance
+    use_compiled_kernels()  # where numba is installed (the fast extra); NumPy otherwise
     result = load_app(args.app).train(**_options(args))
     for line in result.lines:
         print(line)

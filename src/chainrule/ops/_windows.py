@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from chainrule.errors import ShapeError
+from chainrule.ops import _compiled
 
 __all__ = ["window_option", "output_length", "pool_output_length", "pool_geometry", "pad_grid", "crop_grid",
            "window_view", "col2im"]
@@ -98,6 +99,14 @@ def col2im(cols, size, stride, dilation, batch_last=False):
         out = np.zeros((c,) + tuple(size) + (n,), dtype=cols.dtype).transpose(3, 0, 1, 2)
     else:
         out = np.zeros((n, c) + tuple(size), dtype=cols.dtype)
+    compiled = _compiled.kernels()
+    if compiled is not None:
+        add = compiled.col2im((kh, kw), tuple(stride), tuple(dilation), batch_last)
+        if batch_last:
+            add(cols.transpose(1, 2, 3, 4, 5, 0), out.transpose(1, 2, 3, 0))
+        else:
+            add(cols, out)
+        return out
     for i in range(kh):
         top = i * dilation[0]
         rows = slice(top, top + stride[0] * (oh - 1) + 1, stride[0])

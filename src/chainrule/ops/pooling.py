@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
+from chainrule.ops import _compiled
 from chainrule.ops._windows import crop_grid, pad_grid, pool_geometry, window_view
 from chainrule.ops.conv import fold_windows
 
@@ -42,18 +43,26 @@ class MaxPooling(Function):
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride, padding, dilation, ceil_mode):
         out_size, pairs = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-        view = window_view(pad_grid(x, pairs, -np.inf), kernel_size, stride, dilation, out_size)
+        grid = pad_grid(x, pairs, -np.inf)
         offsets = kernel_size[0] * kernel_size[1]
-        best = view[:, :, 0, 0].copy()
-        # argmax holds each window's offset i * kw + j. Offsets are visited in increasing order, so
-        # "the new value wins only if strictly larger" keeps the first of tied maxima, and the
-        # winner's index is a running maximum of better * k (arithmetic beats masked assignment).
-        argmax = np.zeros(best.shape, dtype=np.uint8 if offsets <= 256 else np.int32)
-        for k in range(1, offsets):
-            candidate = view[:, :, k // kernel_size[1], k % kernel_size[1]]
-            better = np.greater(candidate, best)
-            np.maximum(best, candidate, out=best)  # np.maximum propagates NaN
-            np.maximum(argmax, better.astype(argmax.dtype) * argmax.dtype.type(k), out=argmax)
+        # argmax holds each window's offset i * kw + j.
+        argmax = np.zeros(x.shape[:2] + out_size, dtype=np.uint8 if offsets <= 256 else np.int32)
+        compiled = _compiled.kernels()
+        if compiled is not None:
+            best = np.empty(argmax.shape, dtype=x.dtype)
+            forward, _ = compiled.max_pool(kernel_size, stride, dilation)
+            forward(grid, best, argmax)
+        else:
+            view = window_view(grid, kernel_size, stride, dilation, out_size)
+            best = view[:, :, 0, 0].copy()
+            # Offsets are visited in increasing order, so "the new value wins only if strictly
+            # larger" keeps the first of tied maxima, and the winner's index is a running maximum
+            # of better * k (arithmetic beats masked assignment).
+            for k in range(1, offsets):
+                candidate = view[:, :, k // kernel_size[1], k % kernel_size[1]]
+                better = np.greater(candidate, best)
+                np.maximum(best, candidate, out=best)  # np.maximum propagates NaN
+                np.maximum(argmax, better.astype(argmax.dtype) * argmax.dtype.type(k), out=argmax)
         ctx.argmax, ctx.in_size, ctx.pairs = argmax, x.shape[2:], pairs
         ctx.options = dict(kernel_size=kernel_size, stride=stride, dilation=dilation)
         return best
@@ -66,6 +75,11 @@ class MaxPooling(Function):
             stride, dilation = ctx.options["stride"], ctx.options["dilation"]
             padded = tuple(s + p[0] + p[1] for s, p in zip(ctx.in_size, ctx.pairs))
             grid = np.zeros((n, c) + padded, dtype=grad_out.dtype)
+            compiled = _compiled.kernels()
+            if compiled is not None:
+                _, backward = compiled.max_pool((kh, kw), stride, dilation)
+                backward(grad_out, ctx.argmax, grid)
+                return crop_grid(grid, ctx.pairs, ctx.in_size)
             disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, (kh, kw)))
             for k in range(kh * kw):
                 top, left = (k // kw) * dilation[0], (k % kw) * dilation[1]

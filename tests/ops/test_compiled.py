@@ -1,0 +1,126 @@
+"""Compiled kernels (numba): every op gives the same bits with them as with its NumPy form."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.performance as performance
+from chainrule.autograd.function import registry
+from chainrule.nn.pooling import max_pool1d, max_pool2d
+from chainrule.ops import _compiled
+from chainrule.tensor import Tensor
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def kernels_off_afterwards():
+    yield
+    performance.use_compiled_kernels(False)
+
+
+def _forward_and_backward(fn, sample, dtype):
+    """Output and input gradients of one op call with a fixed upstream gradient."""
+    inputs = [Tensor(x.astype(dtype), requires_grad=position not in sample.constants)
+              if isinstance(x, np.ndarray) and x.dtype.kind == "f" else (Tensor(x) if isinstance(x, np.ndarray) else x)
+              for position, x in enumerate(sample.inputs)]
+    out = fn.apply(*inputs, **sample.options)
+    out.backward(Tensor(np.random.default_rng(3).standard_normal(out.shape).astype(out.dtype)))
+    return [out.data] + [x.grad.data for x in inputs if isinstance(x, Tensor) and x.grad is not None]
+
+
+def _every_sample():
+    return [pytest.param(fn, sample, id=f"{name}-{k}")
+            for name, fn in sorted(registry.items()) if fn.differentiable
+            for k, sample in enumerate(fn.samples(np.random.default_rng(0)))]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fn, sample", _every_sample())
+def test_every_registered_op_gives_the_same_bits_with_compiled_kernels(fn, sample, dtype, kernels_off_afterwards):
+    reference = _forward_and_backward(fn, sample, dtype)
+    assert performance.use_compiled_kernels() is True
+    compiled = _forward_and_backward(fn, sample, dtype)
+    for expected, got in zip(reference, compiled, strict=True):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+
+
+MAX_POOLS = [  # (input shape, options): the common 2x2 case and windows that overlap, pad, dilate
+    ((4, 3, 12, 12), dict(kernel_size=2)),
+    ((2, 3, 7, 9), dict(kernel_size=2)),
+    ((2, 2, 9, 8), dict(kernel_size=3, stride=2, padding=1)),
+    ((2, 2, 7, 6), dict(kernel_size=(2, 3), stride=1, padding=(1, 0), dilation=(2, 1))),
+    ((1, 2, 9, 10), dict(kernel_size=(3, 2), stride=(2, 3), padding=1, dilation=2, ceil_mode=True)),
+    ((3, 6, 6), dict(kernel_size=2)),
+]
+
+
+def _pool_both_ways(x, options, upstream_seed=1):
+    results = []
+    for enabled in (False, True):
+        performance.use_compiled_kernels(enabled)
+        xt = cr.tensor(x, requires_grad=True)
+        y = max_pool2d(xt, **options)
+        y.backward(cr.tensor(np.random.default_rng(upstream_seed).standard_normal(y.shape).astype(x.dtype)))
+        results.append((y.numpy().copy(), xt.grad.numpy().copy()))
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, options", MAX_POOLS)
+def test_max_pool_kernel_matches_numpy_bit_for_bit(shape, options, dtype, kernels_off_afterwards):
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    (y0, g0), (y1, g1) = _pool_both_ways(x, options)
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_array_equal(g1, g0)
+
+
+def test_max_pool_kernel_keeps_ties_nan_and_infinities_as_numpy(kernels_off_afterwards):
+    x = np.zeros((1, 2, 6, 6), dtype=np.float32)
+    x[0, 0, :2, :2] = 1.0  # four tied maxima: the first wins
+    x[0, 0, 2, 3] = np.nan  # NaN after the window's maximum
+    x[0, 0, 2, 2] = 5.0
+    x[0, 0, 4, 4] = np.nan  # NaN first in its window
+    x[0, 1] = -np.inf
+    x[0, 1, 5, 5] = np.inf
+    (y0, g0), (y1, g1) = _pool_both_ways(x, dict(kernel_size=2))
+    np.testing.assert_array_equal(y1, y0)  # NaN == NaN here: assert_array_equal compares NaN positions
+    np.testing.assert_array_equal(g1, g0)
+    assert np.isnan(y1[0, 0, 1, 1]) and np.isnan(y1[0, 0, 2, 2])
+
+
+def test_max_pool_kernel_reads_non_contiguous_inputs(kernels_off_afterwards):
+    # a batch-innermost layout, as a convolution's output can be, and a strided slice
+    base = np.random.default_rng(2).standard_normal((3, 8, 10, 4)).astype(np.float32)
+    for x in (base.transpose(3, 0, 1, 2), base[:, :, ::-1].transpose(3, 0, 2, 1)):
+        (y0, g0), (y1, g1) = _pool_both_ways(x, dict(kernel_size=2))
+        np.testing.assert_array_equal(y1, y0)
+        np.testing.assert_array_equal(g1, g0)
+
+
+def test_max_pool1d_and_second_derivatives_run_with_kernels_on(kernels_off_afterwards):
+    performance.use_compiled_kernels(True)
+    x = cr.tensor(np.random.default_rng(4).standard_normal((2, 3, 8)), requires_grad=True)
+    y = max_pool1d(x, 2)
+    (g,) = cr.grad((y * y).sum(), x, create_graph=True)  # the Tensor path of the backward
+    g.sum().backward()
+    expected = 2 * (np.maximum.reduceat(x.numpy(), range(0, 8, 2), axis=2) != 0)
+    assert y.shape == (2, 3, 4) and x.grad.numpy().sum() == pytest.approx(expected.sum())
+
+
+def test_switch_reports_state_and_falls_back_without_numba(monkeypatch, kernels_off_afterwards):
+    assert performance.use_compiled_kernels(True) is True and _compiled.kernels() is not None
+    assert performance.use_compiled_kernels(False) is False and _compiled.kernels() is None
+    monkeypatch.setitem(sys.modules, "chainrule.ops._numba_kernels", None)  # import fails as if numba were absent
+    assert performance.use_compiled_kernels(True) is False
+    assert _compiled.kernels() is None
+
+
+def test_importing_chainrule_does_not_import_numba():
+    script = "import sys, chainrule, chainrule.nn; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
