@@ -10,14 +10,18 @@ malloc serves blocks above its mmap threshold with a fresh ``mmap`` and returns 
 ``munmap``, and trims the heap top back to the system above its trim threshold, so each step pays
 page faults and zero-filling for memory it just gave back. Raising both thresholds keeps those
 blocks in the heap and reuses them: about a third off a small CNN's step on the machine the
-benchmarks ran on (``benchmarks/run.py --keep-large-allocations`` measures it). The cost is that
-freed memory stays with the process instead of returning to the system.
+benchmarks ran on (``benchmarks/run.py`` applies it; ``--default-malloc`` runs without it). The
+cost is that freed memory stays with the process instead of returning to the system.
 
-``use_compiled_kernels``: a few ops (max pooling) have a compiled loop beside their NumPy form,
-built with numba (the ``fast`` extra). NumPy runs a 2x2 max pooling as four passes over strided
-views with temporaries in between; the compiled loop reads each window once, about six times
-faster. Off by default, because numba compiles each kernel on its first call (seconds, cached on
-disk afterwards) and is not installed with chainrule itself.
+``use_compiled_kernels``: the CNN's memory-bound loops have a compiled form beside their NumPy
+form, built with numba (the ``fast`` extra): max pooling, ReLU, col2im (summing window gradients
+back onto an image, in the backward pass of convolutions, ``fold`` and average pooling) and the
+move of a convolution's batch-innermost result back to (N, C, H, W) with its bias. NumPy runs
+them as several passes with temporaries in between, or walks a transposed array across cache
+lines; each compiled loop makes one pass. A 2x2 max pooling's forward and backward take about a
+sixth of their NumPy time, the others a third to a half. Off by default, because numba compiles
+each kernel on its first call (about a second; cached on disk afterwards) and is not installed
+with chainrule itself.
 """
 
 import ctypes
@@ -67,10 +71,10 @@ def keep_large_allocations(threshold_bytes=_DEFAULT_BYTES):
 
 
 def use_compiled_kernels(enabled=True):
-    """Run the ops that have a compiled kernel (numba) with it instead of their NumPy form.
+    """Run max pooling, ReLU, col2im and the convolution's layout change with compiled kernels.
 
-    Results are the same either way (the tests check each kernel against the NumPy form,
-    gradients included); only the time differs. Needs numba (``pip install chainrule[fast]``).
+    Results are the same bits either way (a test runs every registered op both ways, gradients
+    included); only the time differs. Needs numba (``pip install chainrule[fast]``).
 
     Args:
         enabled: True to use the kernels, False to go back to NumPy everywhere.

@@ -102,6 +102,45 @@ def test_max_pool_kernel_reads_non_contiguous_inputs(kernels_off_afterwards):
         np.testing.assert_array_equal(g1, g0)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("padding", [0, 1, "same"])
+def test_convolutions_match_numpy_bit_for_bit_in_both_column_layouts(bias, padding, kernels_off_afterwards):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((5, 16, 9, 8)).astype(np.float32)
+    layers = [(cr.nn.Conv2d(16, 32, 3, padding=padding, bias=bias), x),  # batch-innermost columns
+              (cr.nn.Conv2d(1, 8, 3, padding=padding, bias=bias), x[:, :1])]  # batch-outermost
+    if padding != "same":
+        layers.append((cr.nn.ConvTranspose2d(16, 4, 3, stride=2, padding=padding, bias=bias), x))
+    for layer, data in layers:
+        results = []
+        for enabled in (False, True):
+            performance.use_compiled_kernels(enabled)
+            layer.zero_grad()
+            xt = cr.tensor(data, requires_grad=True)
+            y = layer(xt)
+            y.backward(cr.tensor(np.random.default_rng(6).standard_normal(y.shape).astype(np.float32)))
+            results.append([y.numpy().copy(), xt.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()])
+        for expected, got in zip(*results, strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_keep_signed_zeros_nan_and_infinities_as_numpy(dtype, kernels_off_afterwards):
+    x = np.array([[-0.0, 0.0, 1.5, -2.0], [np.nan, np.inf, -np.inf, 3e-39]], dtype=dtype)
+    grad = np.array([[-1.0, 2.0, -3.0, np.nan], [-4.0, np.inf, 5.0, -0.0]], dtype=dtype)
+    results = []
+    for enabled in (False, True):
+        performance.use_compiled_kernels(enabled)
+        xt = cr.tensor(x, requires_grad=True)
+        y = cr.relu(xt)
+        with np.errstate(invalid="ignore"):
+            y.backward(cr.tensor(grad))
+        results.append((y.numpy().copy(), xt.grad.numpy().copy()))
+    for expected, got in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
 def test_max_pool1d_and_second_derivatives_run_with_kernels_on(kernels_off_afterwards):
     performance.use_compiled_kernels(True)
     x = cr.tensor(np.random.default_rng(4).standard_normal((2, 3, 8)), requires_grad=True)

@@ -31,6 +31,7 @@ import numpy as np
 from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
+from chainrule.ops import _compiled
 from chainrule.ops._windows import col2im, crop_grid, output_length, pad_grid, window_view
 
 __all__ = ["fold_windows"]
@@ -60,11 +61,21 @@ def _as_columns(a, groups, batch_last):
     return a.reshape((groups, a.shape[0] // groups, -1))
 
 
-def _from_columns(product, channels, size, batch, batch_last):
-    """(G, C/G, positions) -> a contiguous (N, C, *size) array."""
+def _from_columns(product, channels, size, batch, batch_last, bias=None):
+    """(G, C/G, positions) -> a contiguous (N, C, *size) array, plus ``bias`` (C,) if given."""
     if batch_last:
-        return np.ascontiguousarray(product.reshape((channels,) + tuple(size) + (batch,)).transpose(3, 0, 1, 2))
-    return np.ascontiguousarray(product.reshape((channels, batch) + tuple(size)).transpose(1, 0, 2, 3))
+        source = product.reshape((channels,) + tuple(size) + (batch,))
+        compiled = _compiled.kernels()
+        if compiled is not None:
+            out = np.empty((batch, channels) + tuple(size), dtype=product.dtype)
+            compiled.batch_to_front(source, bias, out)
+            return out
+        out = np.ascontiguousarray(source.transpose(3, 0, 1, 2))
+    else:
+        out = np.ascontiguousarray(product.reshape((channels, batch) + tuple(size)).transpose(1, 0, 2, 3))
+    if bias is not None:
+        out += bias.reshape((channels, 1, 1))
+    return out
 
 
 def _im2col(x, kernel_size, stride, padding, dilation, out_size, groups, batch_last):
@@ -217,9 +228,7 @@ class Convolution(Function):
         batch_last = _batch_innermost(c // groups, o // groups, kernel)
         cols = _im2col(x, kernel, stride, padding, dilation, out_size, groups, batch_last)
         out = np.matmul(weight.reshape((groups, o // groups, -1)), cols)
-        out = _from_columns(out, o, out_size, n, batch_last)
-        if bias is not None:
-            out += bias.reshape((o, 1, 1))
+        out = _from_columns(out, o, out_size, n, batch_last, bias)
         ctx.save_for_backward(x, weight, cols)
         ctx.options = dict(stride=stride, padding=padding, dilation=dilation)
         ctx.groups, ctx.batch_last = groups, batch_last

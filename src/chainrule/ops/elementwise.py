@@ -7,6 +7,7 @@ from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import unary
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops import _compiled
 from chainrule.ops._operands import as_tensor
 
 __all__ = ["neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -180,15 +181,27 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        positive = x > 0
         # relu'(0) = 0, as PyTorch: a unit exactly at 0 passes no gradient. The mask is saved
         # rather than x: one byte per element.
+        compiled = _compiled.kernels()
+        if compiled is not None and x.dtype.kind == "f" and x.flags.c_contiguous and x.ndim:
+            out, positive = np.empty_like(x), np.empty(x.shape, dtype=bool)
+            compiled.relu_forward(x, out, positive)
+        else:
+            positive = x > 0
+            out = np.maximum(x, 0)
         ctx.save_for_backward(positive)
-        return np.maximum(x, 0)
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
         positive, = ctx.saved
+        compiled = _compiled.kernels()
+        if (compiled is not None and ctx.xp is _vjp_math.arrays and grad_out.flags.c_contiguous
+                and grad_out.shape == positive.shape and grad_out.ndim):
+            out = np.empty_like(grad_out)
+            compiled.relu_backward(grad_out, positive, out)
+            return out
         return grad_out * positive
 
 
