@@ -18,10 +18,10 @@ form, built with numba (the ``fast`` extra): max pooling, ReLU, col2im (summing 
 back onto an image, in the backward pass of convolutions, ``fold`` and average pooling) and the
 move of a convolution's batch-innermost result back to (N, C, H, W) with its bias. NumPy runs
 them as several passes with temporaries in between, or walks a transposed array across cache
-lines; each compiled loop makes one pass. A 2x2 max pooling's forward and backward take about a
-sixth of their NumPy time, the others a third to a half. Off by default, because numba compiles
-each kernel on its first call (about a second; cached on disk afterwards) and is not installed
-with chainrule itself.
+lines; each compiled loop makes one pass. In the benchmark CNN's step (one thread, cProfile) they
+take max pooling from 3.0 to 0.9 ms, col2im from 1.0 to 0.4 ms, ReLU from 1.1 to 0.6 ms, and the
+whole step from 16.0 to 12.2 ms. Off by default, because numba compiles each kernel on its first
+call (about a second; cached on disk afterwards) and is not installed with chainrule itself.
 """
 
 import ctypes
