@@ -20,3 +20,12 @@ def find_shared_data(name):
 def shared_data():
     """``shared_data("mnist")`` is the folder of that shared data set (see ``find_shared_data``)."""
     return find_shared_data
+
+
+@pytest.fixture(autouse=True)
+def numpy_forms_unless_a_test_asks():
+    """Every test starts on the ops' NumPy forms: ``chainrule train`` run in-process (the CLI tests)
+    turns the compiled kernels on for the whole process, so they are turned off after each test."""
+    yield
+    from chainrule.ops import _compiled
+    _compiled.switch(False)

@@ -1,5 +1,6 @@
 """The command line: the digits demo, training the XOR network, evaluate, predict, info, errors."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -46,7 +47,10 @@ def test_evaluate_and_predict_use_the_saved_model(demo_run, tmp_path, capsys):
 
 
 def test_train_xor_prints_a_converged_truth_table(capsys):
+    from chainrule.ops import _compiled
     assert main(["train", "xor", "--seed", "1"]) == 0
+    numba_installed = importlib.util.find_spec("numba") is not None
+    assert (_compiled.kernels() is not None) == numba_installed  # train uses the compiled kernels where it can
     out = capsys.readouterr().out
     assert "converged after" in out and "x1  x2 | target | output" in out
     rows = [line for line in out.splitlines() if line.strip().startswith(("0", "1"))]

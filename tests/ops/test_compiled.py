@@ -16,12 +16,6 @@ from chainrule.tensor import Tensor
 pytest.importorskip("numba")
 
 
-@pytest.fixture
-def kernels_off_afterwards():
-    yield
-    performance.use_compiled_kernels(False)
-
-
 def _forward_and_backward(fn, sample, dtype):
     """Output and input gradients of one op call with a fixed upstream gradient."""
     inputs = [Tensor(x.astype(dtype), requires_grad=position not in sample.constants)
@@ -40,7 +34,7 @@ def _every_sample():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("fn, sample", _every_sample())
-def test_every_registered_op_gives_the_same_bits_with_compiled_kernels(fn, sample, dtype, kernels_off_afterwards):
+def test_every_registered_op_gives_the_same_bits_with_compiled_kernels(fn, sample, dtype):
     reference = _forward_and_backward(fn, sample, dtype)
     assert performance.use_compiled_kernels() is True
     compiled = _forward_and_backward(fn, sample, dtype)
@@ -72,14 +66,14 @@ def _pool_both_ways(x, options, upstream_seed=1):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, options", MAX_POOLS)
-def test_max_pool_kernel_matches_numpy_bit_for_bit(shape, options, dtype, kernels_off_afterwards):
+def test_max_pool_kernel_matches_numpy_bit_for_bit(shape, options, dtype):
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
     (y0, g0), (y1, g1) = _pool_both_ways(x, options)
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_array_equal(g1, g0)
 
 
-def test_max_pool_kernel_keeps_ties_nan_and_infinities_as_numpy(kernels_off_afterwards):
+def test_max_pool_kernel_keeps_ties_nan_and_infinities_as_numpy():
     x = np.zeros((1, 2, 6, 6), dtype=np.float32)
     x[0, 0, :2, :2] = 1.0  # four tied maxima: the first wins
     x[0, 0, 2, 3] = np.nan  # NaN after the window's maximum
@@ -93,7 +87,7 @@ def test_max_pool_kernel_keeps_ties_nan_and_infinities_as_numpy(kernels_off_afte
     assert np.isnan(y1[0, 0, 1, 1]) and np.isnan(y1[0, 0, 2, 2])
 
 
-def test_max_pool_kernel_reads_non_contiguous_inputs(kernels_off_afterwards):
+def test_max_pool_kernel_reads_non_contiguous_inputs():
     # a batch-innermost layout, as a convolution's output can be, and a strided slice
     base = np.random.default_rng(2).standard_normal((3, 8, 10, 4)).astype(np.float32)
     for x in (base.transpose(3, 0, 1, 2), base[:, :, ::-1].transpose(3, 0, 2, 1)):
@@ -104,7 +98,7 @@ def test_max_pool_kernel_reads_non_contiguous_inputs(kernels_off_afterwards):
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("padding", [0, 1, "same"])
-def test_convolutions_match_numpy_bit_for_bit_in_both_column_layouts(bias, padding, kernels_off_afterwards):
+def test_convolutions_match_numpy_bit_for_bit_in_both_column_layouts(bias, padding):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((5, 16, 9, 8)).astype(np.float32)
     layers = [(cr.nn.Conv2d(16, 32, 3, padding=padding, bias=bias), x),  # batch-innermost columns
@@ -125,7 +119,7 @@ def test_convolutions_match_numpy_bit_for_bit_in_both_column_layouts(bias, paddi
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_kernels_keep_signed_zeros_nan_and_infinities_as_numpy(dtype, kernels_off_afterwards):
+def test_relu_kernels_keep_signed_zeros_nan_and_infinities_as_numpy(dtype):
     x = np.array([[-0.0, 0.0, 1.5, -2.0], [np.nan, np.inf, -np.inf, 3e-39]], dtype=dtype)
     grad = np.array([[-1.0, 2.0, -3.0, np.nan], [-4.0, np.inf, 5.0, -0.0]], dtype=dtype)
     results = []
@@ -141,7 +135,7 @@ def test_relu_kernels_keep_signed_zeros_nan_and_infinities_as_numpy(dtype, kerne
         np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
 
 
-def test_max_pool1d_and_second_derivatives_run_with_kernels_on(kernels_off_afterwards):
+def test_max_pool1d_and_second_derivatives_run_with_kernels_on():
     performance.use_compiled_kernels(True)
     x = cr.tensor(np.random.default_rng(4).standard_normal((2, 3, 8)), requires_grad=True)
     y = max_pool1d(x, 2)
@@ -151,7 +145,7 @@ def test_max_pool1d_and_second_derivatives_run_with_kernels_on(kernels_off_after
     assert y.shape == (2, 3, 4) and x.grad.numpy().sum() == pytest.approx(expected.sum())
 
 
-def test_switch_reports_state_and_falls_back_without_numba(monkeypatch, kernels_off_afterwards):
+def test_switch_reports_state_and_falls_back_without_numba(monkeypatch):
     assert performance.use_compiled_kernels(True) is True and _compiled.kernels() is not None
     assert performance.use_compiled_kernels(False) is False and _compiled.kernels() is None
     monkeypatch.setitem(sys.modules, "chainrule.ops._numba_kernels", None)  # import fails as if numba were absent
