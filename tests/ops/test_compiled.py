@@ -5,6 +5,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.performance as performance
@@ -133,6 +135,61 @@ def test_relu_kernels_keep_signed_zeros_nan_and_infinities_as_numpy(dtype):
     for expected, got in zip(*results, strict=True):
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
+# Each new window geometry compiles its own kernel (about half a second), so the examples are few.
+GEOMETRY_SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, database=None)
+
+
+@st.composite
+def _windows(draw):
+    """A window geometry and an input it fits: kernel, stride, dilation, padding, input shape."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, (d * (k - 1) + 1) // 2)) for k, d in zip(kernel, dilation))
+    size = tuple(draw(st.integers(d * (k - 1) + 1, 9)) for k, d in zip(kernel, dilation))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 4))) + size
+    return kernel, stride, dilation, padding, shape
+
+
+def _both_ways(run):
+    results = []
+    for enabled in (False, True):
+        performance.use_compiled_kernels(enabled)
+        results.append(run())
+    for expected, got in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+@GEOMETRY_SETTINGS
+@given(_windows(), st.booleans())
+def test_max_pool_kernels_match_numpy_on_any_window_geometry(window, ceil_mode):
+    kernel, stride, dilation, padding, shape = window
+    x = np.random.default_rng(7).standard_normal(shape)
+
+    def run():
+        xt = cr.tensor(x, requires_grad=True)
+        y = max_pool2d(xt, kernel, stride, padding, dilation, ceil_mode=ceil_mode)
+        y.backward(cr.tensor(np.random.default_rng(8).standard_normal(y.shape)))
+        return y.numpy().copy(), xt.grad.numpy().copy()
+    _both_ways(run)
+
+
+@GEOMETRY_SETTINGS
+@given(_windows(), st.integers(1, 6))
+def test_convolution_kernels_match_numpy_on_any_window_geometry(window, out_channels):
+    kernel, stride, dilation, padding, shape = window
+    x = np.random.default_rng(9).standard_normal(shape)
+    weight = np.random.default_rng(10).standard_normal((out_channels, shape[1]) + kernel)
+    bias = np.random.default_rng(11).standard_normal(out_channels)
+
+    def run():
+        xt, wt, bt = (cr.tensor(a, requires_grad=True) for a in (x, weight, bias))
+        y = cr.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation)
+        y.backward(cr.tensor(np.random.default_rng(12).standard_normal(y.shape)))
+        return [y.numpy().copy()] + [t.grad.numpy().copy() for t in (xt, wt, bt)]
+    _both_ways(run)
 
 
 def test_max_pool1d_and_second_derivatives_run_with_kernels_on():
