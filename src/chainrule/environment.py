@@ -13,6 +13,8 @@ EXTRAS = {
     "rich": "progress (progress bars)",
     "sklearn": "datasets and apps (the bundled handwritten digits, the applications' baselines)",
     "gymnasium": "game (CartPole-v1 from gymnasium beside chainrule's own)",
+    "jieba": "zh (Chinese word n-grams for the sentiment application)",
+    "numba": "fast (compiled kernels: chainrule.performance.use_compiled_kernels)",
 }
 
 
