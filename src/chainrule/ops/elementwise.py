@@ -197,8 +197,7 @@ class ReLU(Function):
     def backward(ctx, grad_out):
         positive, = ctx.saved
         compiled = _compiled.kernels()
-        if (compiled is not None and ctx.xp is _vjp_math.arrays and grad_out.flags.c_contiguous
-                and grad_out.shape == positive.shape and grad_out.ndim):
+        if compiled is not None and ctx.xp is _vjp_math.arrays and grad_out.flags.c_contiguous and grad_out.ndim:
             out = np.empty_like(grad_out)
             compiled.relu_backward(grad_out, positive, out)
             return out
