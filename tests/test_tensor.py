@@ -118,6 +118,18 @@ def test_mixed_dtypes_follow_pytorch_promotion():
     assert (cr.tensor([1.0]) + cr.tensor(np.ones(1))).dtype == np.float64
 
 
+def test_a_python_number_reused_across_dtypes_follows_each_tensor():
+    # Python numbers become cached 0-d constants per dtype; a constant made for one dtype must not
+    # leak into an operation on another.
+    floats32, floats64, ints = cr.tensor([1.0]), cr.tensor(np.ones(1)), cr.tensor([3])
+    for _ in range(2):  # the second round finds the constants cached
+        assert (floats32 * 2.5).dtype == np.float32 and (floats64 * 2.5).dtype == np.float64
+        assert (ints * 2.5).dtype == np.float32 and (ints * 2.5).tolist() == [7.5]
+        assert (ints ** 2).dtype == np.int64 and (ints ** 2).tolist() == [9]
+        assert (floats64 - 0.1).tolist() == [0.9]  # 0.1 as float64, not rounded through float32
+    assert (floats32 * [2.0]).tolist() == [2.0] and (floats32 * np.array([2.0])).dtype == np.float64
+
+
 def test_repr_shows_values_and_graph_state():
     assert repr(cr.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(cr.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"

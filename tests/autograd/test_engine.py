@@ -174,6 +174,18 @@ def test_hooks_see_and_can_replace_gradients():
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
 
 
+def test_a_hook_on_a_non_leaf_runs_when_it_is_the_first_one_registered(monkeypatch):
+    # The walk looks for node hooks only once one was ever registered; the first must switch it on.
+    monkeypatch.setattr(cr.autograd.engine._node_hooks, "registered", False)
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    hidden = x * 3
+    hidden.register_hook(lambda g: g * 0 + 7)
+    x.grad = None
+    hidden.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [21.0, 21.0])
+
+
 def test_event_stream_reports_forward_and_backward_and_stops_when_removed():
     events = []
     x = cr.tensor([[1.0, 2.0]], requires_grad=True)
@@ -182,6 +194,7 @@ def test_event_stream_reports_forward_and_backward_and_stops_when_removed():
         y = (x + b).sigmoid().sum()
         y.backward()
     kinds = [(type(e).__name__, e.op) for e in events]
+    assert events[0].inputs[0] is x.data and events[0].inputs[1] is b.data
     assert kinds == [("ForwardEvent", "add"), ("ForwardEvent", "sigmoid"), ("ForwardEvent", "sum"),
                      ("BackwardEvent", "sum"), ("BackwardEvent", "sigmoid"), ("BackwardEvent", "add")]
     add_backward = events[-1]
@@ -226,6 +239,33 @@ def test_user_defined_function_works_like_a_builtin_including_second_order():
     assert y.grad_fn.name == "Cube"
     assert cr.autograd.gradcheck(Cube.apply, [x])
     assert cr.autograd.gradgradcheck(Cube.apply, [x])
+
+
+def test_apply_records_which_of_mixed_inputs_need_a_gradient():
+    class ScaledSum(Function):
+        """a * scale + b, where a and b may be Tensors, arrays or None."""
+
+        @staticmethod
+        def forward(ctx, a, b, *, scale=1.0):
+            return a * scale + (0.0 if b is None else b)
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            return grad_out * 2.0, grad_out
+
+    frozen = cr.tensor([1.0, 1.0])
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    cases = [((frozen, w), (None, w), (False, True)),       # two Tensors, only the second trained
+             ((w, frozen), (w, None), (True, False)),
+             ((w, np.ones(2, np.float32)), (w, None), (True, False)),  # a Tensor and an array
+             ((w, None), (w, None), (True, False))]
+    for inputs, parents, needs in cases:
+        out = ScaledSum.apply(*inputs, scale=2.0)
+        assert out.grad_fn.parents == parents and out.grad_fn.needs_input_grad == needs
+    np.testing.assert_allclose(ScaledSum.apply(w, frozen, scale=2.0).numpy(), [7.0, 9.0])
+    with cr.no_grad():
+        assert ScaledSum.apply(w, w).grad_fn is None
+    assert ScaledSum.apply(frozen, frozen).grad_fn is None
 
 
 def test_create_graph_through_a_numpy_only_backward_is_a_clear_error():

@@ -112,6 +112,18 @@ def is_grad_enabled():
 
 # --- hooks on tensors -----------------------------------------------------------------------
 
+class _NodeHooks:
+    """Whether a hook was ever registered on a non-leaf tensor (its node's ``_pre_hooks``).
+
+    Until one is, the walk skips looking for them: nodes of many Function classes meet at that
+    one lookup, and an attribute found only on the class is slow to read there.
+    """
+    registered = False
+
+
+_node_hooks = _NodeHooks()
+
+
 def add_hook(tensor, hook):
     """Register ``hook(grad) -> Tensor | None`` to run when ``tensor``'s gradient is computed."""
     if tensor.grad_fn is None:
@@ -122,6 +134,7 @@ def add_hook(tensor, hook):
         if tensor.grad_fn._pre_hooks is None:
             tensor.grad_fn._pre_hooks = []
         hooks = tensor.grad_fn._pre_hooks
+        _node_hooks.registered = True
     hooks.append(hook)
     return _Handle(hooks, hook)
 
@@ -199,7 +212,8 @@ def _sum_to_shape(g, shape, node):
         if len(_broadcast_axes) < 4096:  # training repeats the same few shape pairs every step
             _broadcast_axes[key] = axes
     if axes:
-        g = g.sum(axes)
+        # np.add.reduce is ndarray.sum without its Python wrapper; a Tensor (create_graph) sums itself
+        g = np.add.reduce(g, axes) if type(g) is np.ndarray else g.sum(axes)
     return g if g.shape == shape else g.reshape(shape)
 
 
@@ -238,13 +252,18 @@ def _wrong_count(node, grads):
                     f"{len(node.parents)}.")
 
 
+def _can_store(g, stored):
+    """Whether ``g`` can become a leaf's ``.grad`` as it is: nothing else can see it or write it."""
+    return type(g) is np.ndarray and g.base is None and id(g) not in stored and g.flags.writeable
+
+
 def _accumulate_into_leaf(leaf, g, create_graph, stored):
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None:
         # Store a gradient only if nothing else can see it: not a view, not shared with another leaf.
-        if type(g) is not np.ndarray or g.base is not None or id(g) in stored or not g.flags.writeable:
+        if not _can_store(g, stored):
             g = np.array(g, dtype=leaf.data.dtype)
         stored.add(id(g))
         leaf.grad = Tensor._wrap(g)
@@ -271,10 +290,11 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
     needed = None if targets is None else _nodes_leading_to([node for _, node in heap], targets)
     captured = {}
     heappop, heappush = heapq.heappop, heapq.heappush
+    node_hooks = _node_hooks.registered
     while heap:
         node = heappop(heap)[1]
         g = grads.pop(node)
-        if node._pre_hooks:
+        if node_hooks and node._pre_hooks:
             g = _run_hooks(node._pre_hooks, g, create_graph)
         if targets is not None:
             if node in targets:
@@ -324,7 +344,11 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
             if leaf in targets:
                 captured[leaf] = g
             continue
-        _accumulate_into_leaf(leaf, g, create_graph, stored)
+        if create_graph or leaf.grad is not None or not _can_store(g, stored):
+            _accumulate_into_leaf(leaf, g, create_graph, stored)
+        else:
+            stored.add(id(g))
+            leaf.grad = Tensor._wrap(g)
     return captured
 
 

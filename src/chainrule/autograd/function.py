@@ -117,30 +117,37 @@ class Function(Context):
     @classmethod
     def apply(cls, *inputs, **options):
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
-        # One plain loop, no comprehensions: this runs for every op, and small networks are
-        # dominated by this per-op overhead.
+        # This runs for every op, and small networks are dominated by its overhead. One or two
+        # Tensor inputs (nearly every call) take a path that calls forward with its arguments
+        # spelled out: a call with *arrays costs about as much again as the rest of this path.
         ctx = object.__new__(cls)
-        arrays, parents, needs = [], [], []
-        requires_grad = False
         record = grad_mode.enabled and cls.differentiable
-        for x in inputs:
-            if isinstance(x, Tensor):
-                arrays.append(x.data)
-                if record and x.requires_grad:
-                    parents.append(x.grad_fn or x)
-                    needs.append(True)
-                    requires_grad = True
-                    continue
-            else:
-                arrays.append(x)
-            parents.append(None)
-            needs.append(False)
+        count = len(inputs)
         try:
-            out = cls.forward(ctx, *arrays, **options)
+            if count == 1 and isinstance(inputs[0], Tensor):
+                x = inputs[0]
+                out = cls.forward(ctx, x.data, **options) if options else cls.forward(ctx, x.data)
+                requires_grad = record and x.requires_grad
+                if requires_grad:
+                    parents, needs = (x.grad_fn or x,), _ONE_INPUT_NEEDED
+            elif count == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
+                a, b = inputs
+                out = (cls.forward(ctx, a.data, b.data, **options) if options
+                       else cls.forward(ctx, a.data, b.data))
+                need_a = record and a.requires_grad
+                need_b = record and b.requires_grad
+                requires_grad = need_a or need_b
+                if requires_grad:
+                    parents = (a.grad_fn or a if need_a else None, b.grad_fn or b if need_b else None)
+                    needs = (need_a, need_b)
+            else:
+                arrays, parents, needs = _unpack(inputs, record)
+                out = cls.forward(ctx, *arrays, **options)
+                requires_grad = True in needs
         except ChainruleError:
             raise
         except (ValueError, IndexError, TypeError) as exc:
-            raise cls.describe_error(exc, arrays, options) from None
+            raise cls.describe_error(exc, _unpack(inputs, False)[0], options) from None
         if type(out) is not np.ndarray:
             returned, out = out, np.asarray(out)
             # NumPy gives 0-d results as scalars; keep a saved output identical to the returned one.
@@ -152,8 +159,8 @@ class Function(Context):
         result._hooks = None
         result.requires_grad = requires_grad
         if requires_grad:
-            ctx.parents = tuple(parents)
-            ctx.needs_input_grad = tuple(needs)
+            ctx.parents = parents
+            ctx.needs_input_grad = needs
             ctx.seq = next(sequence)
             ctx.out_shape = out.shape
             ctx.out_dtype = out.dtype
@@ -162,10 +169,30 @@ class Function(Context):
         else:
             result.grad_fn = None
         if listeners:
-            event = ForwardEvent(cls.name, result.grad_fn, tuple(arrays), options, out)
+            event = ForwardEvent(cls.name, result.grad_fn, tuple(_unpack(inputs, False)[0]), options, out)
             for listener in list(listeners):
                 listener(event)
         return result
+
+
+_ONE_INPUT_NEEDED = (True,)
+
+
+def _unpack(inputs, record):
+    """The arrays, parent nodes and needs-gradient flags of any number of mixed inputs."""
+    arrays, parents, needs = [], [], []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x.data)
+            if record and x.requires_grad:
+                parents.append(x.grad_fn or x)
+                needs.append(True)
+                continue
+        else:
+            arrays.append(x)
+        parents.append(None)
+        needs.append(False)
+    return arrays, tuple(parents), tuple(needs)
 
 
 def _arg_name(index):

@@ -6,7 +6,7 @@ from chainrule import _dtypes
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
-__all__ = ["as_tensor", "common_operands", "same_dtype"]
+__all__ = ["as_tensor", "cached_constant", "common_operands", "same_dtype"]
 
 
 _constants = {}
@@ -31,6 +31,14 @@ def as_tensor(x, like=None):
                 _constants[key] = constant
         return constant
     return Tensor._wrap(_dtypes.as_array(x, copy=False))
+
+
+def cached_constant(x, like):
+    """The Tensor a Python number already became beside ``like``'s dtype, or None (see as_tensor)."""
+    try:
+        return _constants.get((type(x), x, like.data.dtype))
+    except TypeError:  # an unhashable operand (a list): not a cached number
+        return None
 
 
 def common_operands(a, b):

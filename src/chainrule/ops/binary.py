@@ -7,7 +7,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, binary, values
-from chainrule.ops._operands import as_tensor, common_operands, float_dtype_of
+from chainrule.ops._operands import as_tensor, cached_constant, common_operands, float_dtype_of
 from chainrule.tensor import Tensor
 
 __all__ = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
@@ -292,8 +292,13 @@ def _operator(fn_class, reflected=False):
             return fn_class.apply(*common_operands(other, self))
     else:
         def operator(self, other):
-            if isinstance(other, Tensor) and other.data.dtype is self.data.dtype:
-                return fn_class.apply(self, other)
+            if isinstance(other, Tensor):
+                if other.data.dtype is self.data.dtype:
+                    return fn_class.apply(self, other)
+            else:
+                constant = cached_constant(other, self)
+                if constant is not None and constant.data.dtype is self.data.dtype:
+                    return fn_class.apply(self, constant)  # x ** 2, x * 0.5: nothing to promote
             return fn_class.apply(*common_operands(self, other))
     return operator
 

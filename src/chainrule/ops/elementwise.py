@@ -9,6 +9,7 @@ from chainrule.autograd.samples import unary
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops import _compiled
 from chainrule.ops._operands import as_tensor
+from chainrule.tensor import Tensor
 
 __all__ = ["neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
            "clamp", "sign"]
@@ -237,7 +238,8 @@ class Sign(Function):
 def _unary_function(fn_class, name, doc, floating=False):
     """The public function of a unary op; ``floating`` ops turn int and bool inputs into float32."""
     def function(input):
-        input = as_tensor(input)
+        if not isinstance(input, Tensor):
+            input = as_tensor(input)
         if floating and input.data.dtype.kind != "f":
             input = input.to(_dtypes.DEFAULT_FLOAT)
         return fn_class.apply(input)

@@ -31,7 +31,7 @@ def _sum(ctx, op, x, dim, keepdim):
     ctx.in_shape = x.shape
     if dim is None:
         ctx.kept_shape, ctx.count = (1,) * x.ndim, x.size
-        return x.sum(keepdims=keepdim)
+        return np.add.reduce(x, None, keepdims=keepdim)  # x.sum's own work, without its Python wrapper
     dims = normalize_dims(op, dim, x.ndim)
     ctx.kept_shape = _kept_shape(x.shape, dims)
     ctx.count = math.prod(x.shape[d] for d in dims)
@@ -212,10 +212,13 @@ def sum(input, dim=None, keepdim=False):
 
 def mean(input, dim=None, keepdim=False):
     """Mean of the elements over ``dim`` (an int, a tuple, or None for all); floats only."""
-    input = as_tensor(input)
+    if not isinstance(input, Tensor):
+        input = as_tensor(input)
     if input.data.dtype.kind != "f":
         raise DTypeError(f"mean: the input must be floating point; expected float32 or float64, got "
                          f"{input.data.dtype}. Hint: call .float() first.")
+    if dim is None and not keepdim:
+        return Mean.apply(input)  # the defaults: no options to pass on
     return Mean.apply(input, dim=dim, keepdim=keepdim)
 
 
