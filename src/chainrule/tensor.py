@@ -96,7 +96,7 @@ class Tensor:
         if requires_grad and self.data.dtype.kind != "f":
             raise DTypeError(f"requires_grad_: only floating point tensors can require gradients; expected "
                              f"float32 or float64, got {self.data.dtype}.")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
