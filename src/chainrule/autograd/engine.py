@@ -252,18 +252,13 @@ def _wrong_count(node, grads):
                     f"{len(node.parents)}.")
 
 
-def _can_store(g, stored):
-    """Whether ``g`` can become a leaf's ``.grad`` as it is: nothing else can see it or write it."""
-    return type(g) is np.ndarray and g.base is None and id(g) not in stored and g.flags.writeable
-
-
 def _accumulate_into_leaf(leaf, g, create_graph, stored):
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None:
         # Store a gradient only if nothing else can see it: not a view, not shared with another leaf.
-        if not _can_store(g, stored):
+        if type(g) is not np.ndarray or g.base is not None or id(g) in stored or not g.flags.writeable:
             g = np.array(g, dtype=leaf.data.dtype)
         stored.add(id(g))
         leaf.grad = Tensor._wrap(g)
@@ -344,11 +339,7 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
             if leaf in targets:
                 captured[leaf] = g
             continue
-        if create_graph or leaf.grad is not None or not _can_store(g, stored):
-            _accumulate_into_leaf(leaf, g, create_graph, stored)
-        else:
-            stored.add(id(g))
-            leaf.grad = Tensor._wrap(g)
+        _accumulate_into_leaf(leaf, g, create_graph, stored)
     return captured
 
 
