@@ -247,11 +247,12 @@ def test_apply_records_which_of_mixed_inputs_need_a_gradient():
 
         @staticmethod
         def forward(ctx, a, b, *, scale=1.0):
+            ctx.scale = scale
             return a * scale + (0.0 if b is None else b)
 
         @staticmethod
         def backward(ctx, grad_out):
-            return grad_out * 2.0, grad_out
+            return grad_out * ctx.scale, grad_out
 
     frozen = cr.tensor([1.0, 1.0])
     w = cr.tensor([3.0, 4.0], requires_grad=True)
@@ -262,7 +263,11 @@ def test_apply_records_which_of_mixed_inputs_need_a_gradient():
     for inputs, parents, needs in cases:
         out = ScaledSum.apply(*inputs, scale=2.0)
         assert out.grad_fn.parents == parents and out.grad_fn.needs_input_grad == needs
-    np.testing.assert_allclose(ScaledSum.apply(w, frozen, scale=2.0).numpy(), [7.0, 9.0])
+    out = ScaledSum.apply(w, frozen, scale=2.0)
+    np.testing.assert_allclose(out.numpy(), [7.0, 9.0])
+    w.grad = None
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 2.0])
     with cr.no_grad():
         assert ScaledSum.apply(w, w).grad_fn is None
     assert ScaledSum.apply(frozen, frozen).grad_fn is None
