@@ -236,7 +236,7 @@ def test_user_defined_function_works_like_a_builtin_including_second_order():
 
     x = cr.tensor([1.5, -0.5], dtype=cr.float64, requires_grad=True)
     y = Cube.apply(x)
-    assert y.grad_fn.name == "Cube"
+    assert y.grad_fn.name == "Cube" and y.grad_fn.function is Cube and repr(y.grad_fn) == "<CubeBackward op='Cube'>"
     assert cr.autograd.gradcheck(Cube.apply, [x])
     assert cr.autograd.gradgradcheck(Cube.apply, [x])
 
@@ -271,6 +271,31 @@ def test_apply_records_which_of_mixed_inputs_need_a_gradient():
     with cr.no_grad():
         assert ScaledSum.apply(w, w).grad_fn is None
     assert ScaledSum.apply(frozen, frozen).grad_fn is None
+
+
+def test_every_node_is_a_context_naming_its_function():
+    # One node class for every op (as PyTorch's ctx); the op's class is ctx.function.
+    seen = []
+
+    class Probe(Function):
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(ctx)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            seen.append(ctx)
+            return grad_out * 2
+
+    x = cr.tensor([1.0], requires_grad=True)
+    y = Probe.apply(x)
+    z = y * y
+    assert type(y.grad_fn) is type(z.grad_fn) is cr.autograd.Context
+    assert z.grad_fn.function is cr.autograd.registry["mul"] and z.grad_fn.name == "mul"
+    z.backward()
+    assert seen == [y.grad_fn, y.grad_fn] and not isinstance(seen[0], Probe)
+    np.testing.assert_allclose(x.grad.numpy(), [8.0])  # z = (2x)^2
 
 
 def test_create_graph_through_a_numpy_only_backward_is_a_clear_error():

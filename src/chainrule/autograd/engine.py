@@ -224,14 +224,14 @@ def _call_backward(node, g, create_graph):
                         f"arrays were freed after the first backward; expected retain_graph=True on the "
                         f"first backward() if you need to backward twice.")
     if not create_graph:
-        grads = node.backward(node, g)
+        grads = node.function.backward(node, g)
     else:
         arrays = node.saved
         node.saved = _vjp_math.saved_as_tensors(node)
         node.xp = _vjp_math.tensors
         try:
             with enable_grad():
-                grads = node.backward(node, g)
+                grads = node.function.backward(node, g)
         finally:
             node.saved = arrays
             del node.xp
@@ -299,7 +299,7 @@ def _run(roots, seeds, retain_graph, create_graph, targets=None):
         if create_graph or node.saved is _FREED:
             grads_in = _call_backward(node, g, create_graph)
         else:
-            grads_in = node.backward(node, g)
+            grads_in = node.function.backward(node, g)
             if type(grads_in) is not tuple:
                 grads_in = (grads_in,)
             if len(grads_in) != len(node.parents):

@@ -2,8 +2,9 @@
 
 A primitive is one ``Function`` subclass with ``forward`` (arrays in, one array out) and
 ``backward`` (the vector-Jacobian product: the upstream gradient in, one gradient per input out)
-written side by side. ``apply`` runs ``forward`` and, when a gradient is needed, leaves the
-instance behind as the graph node (``tensor.grad_fn``) that ``backward`` is later called on.
+written side by side. ``apply`` runs ``forward`` with a fresh ``Context`` and, when a gradient is
+needed, leaves it behind as the graph node (``tensor.grad_fn``) that ``backward`` is later called
+with.
 
 Built-in primitives are registered once with the inputs used to check them::
 
@@ -40,26 +41,39 @@ registry = {}
 class Context:
     """What one op application keeps for its backward pass; the node of the graph.
 
+    ``forward`` and ``backward`` receive it as ``ctx``. Every op's node is of this one class (as in
+    PyTorch, ``ctx`` is not an instance of the op's Function class; ``ctx.function`` is that class):
+    the engine reads the same attributes from the nodes of every op at the same few lines, and
+    Python reads an attribute there several times faster when all objects share one class.
+
     Attributes:
+        function: the Function class whose ``apply`` made this node.
         saved: arrays stored by ``save_for_backward``.
         needs_input_grad: one bool per input: does a gradient flow to it?
         parents: per input, the node that produced it, the leaf Tensor itself, or None.
         out_shape, out_dtype: the output's shape and dtype, to check gradients against.
     """
 
+    __slots__ = ("function", "parents", "needs_input_grad", "seq", "out_shape", "out_dtype", "out_id",
+                 "__dict__", "__weakref__")
     xp = _vjp_math.arrays
     saved = ()
     _pre_hooks = None
+
+    @property
+    def name(self):
+        """The op's name: its Function's registered name or class name."""
+        return self.function.name
 
     def save_for_backward(self, *arrays):
         """Keep arrays (inputs, the output or intermediates) for ``backward``."""
         self.saved = arrays
 
     def __repr__(self):
-        return f"<{type(self).__name__}Backward op={self.name!r}>"
+        return f"<{self.function.__name__}Backward op={self.name!r}>"
 
 
-class Function(Context):
+class Function:
     """Base class of every primitive, built-in or user-defined.
 
     Subclasses define ``forward(ctx, *arrays, **options)`` and ``backward(ctx, grad_out)`` as
@@ -120,7 +134,8 @@ class Function(Context):
         # This runs for every op, and small networks are dominated by its overhead. One or two
         # Tensor inputs (nearly every call) take a path that calls forward with its arguments
         # spelled out: a call with *arrays costs about as much again as the rest of this path.
-        ctx = object.__new__(cls)
+        ctx = object.__new__(Context)
+        ctx.function = cls
         record = grad_mode.enabled and cls.differentiable
         count = len(inputs)
         try:
