@@ -22,7 +22,7 @@ def as_tensor(x, like=None):
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (int, float, bool)):
-        key = (type(x), x, like.data.dtype)
+        key = _constant_key(x, like)
         constant = _constants.get(key)
         if constant is None:
             constant = Tensor._wrap(_dtypes.lift(x, like.data))
@@ -33,10 +33,15 @@ def as_tensor(x, like=None):
     return Tensor._wrap(_dtypes.as_array(x, copy=False))
 
 
+def _constant_key(x, like):
+    """Where the constant a Python number becomes beside ``like`` is cached: 2 and 2.0 apart."""
+    return type(x), x, like.data.dtype
+
+
 def cached_constant(x, like):
     """The Tensor a Python number already became beside ``like``'s dtype, or None (see as_tensor)."""
     try:
-        return _constants.get((type(x), x, like.data.dtype))
+        return _constants.get(_constant_key(x, like))
     except TypeError:  # an unhashable operand (a list): not a cached number
         return None
 
