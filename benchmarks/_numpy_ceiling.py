@@ -126,3 +126,75 @@ class NumpyCnn:
             g *= self.lr
             p -= g
         return loss
+
+
+def _sigmoid(z):
+    out = np.negative(z)
+    np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
+class NumpyLstm:
+    """LSTM(32 -> 128) over every step of a (B, T, 32) batch, then linear on the last h.
+
+    Written as one would by hand: the input projection of all steps in one product, then per step
+    one (B, H) x (H, 4H) product, the gates as column blocks of its (B, 4H) result, and what
+    backpropagation through time needs kept per step; backward runs the steps in reverse and
+    forms the weight gradients with one product over all steps.
+    """
+
+    name = "numpy"
+
+    def __init__(self, weights, x, y, lr):
+        self.params = [np.array(w, dtype=np.float32) for w in weights]  # W_ih, W_hh, b_ih, b_hh, head w, head b
+        self.x, self.y, self.lr = x, y, np.float32(lr)
+
+    def step(self):
+        w_ih, w_hh, b_ih, b_hh, w_out, b_out = self.params
+        batch, steps, _ = self.x.shape
+        hidden = w_hh.shape[1]
+        xs = np.ascontiguousarray(self.x.transpose(1, 0, 2))  # (T, B, I)
+        pre = (xs.reshape(steps * batch, -1) @ w_ih.T).reshape(steps, batch, 4 * hidden)
+        pre += b_ih + b_hh
+        gates = np.empty_like(pre)  # i, f, g, o after their nonlinearities, every step
+        cells = np.empty((steps + 1, batch, hidden), np.float32)  # c_{t-1} at t, c_t at t + 1
+        states = np.empty((steps + 1, batch, hidden), np.float32)  # likewise h
+        tanh_c = np.empty((steps, batch, hidden), np.float32)
+        cells[0] = 0
+        states[0] = 0
+        i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+        for t in range(steps):
+            z = pre[t] + states[t] @ w_hh.T
+            a = gates[t]
+            a[:] = _sigmoid(z)
+            a[:, g] = np.tanh(z[:, g])
+            cells[t + 1] = a[:, f] * cells[t] + a[:, i] * a[:, g]
+            np.tanh(cells[t + 1], out=tanh_c[t])
+            states[t + 1] = a[:, o] * tanh_c[t]
+        logits = states[-1] @ w_out.T
+        logits += b_out
+        loss, d_logits = _cross_entropy(logits, self.y)
+        grads = [None] * 6
+        grads[4], grads[5] = d_logits.T @ states[-1], d_logits.sum(0)
+        dh = d_logits @ w_out
+        dc = np.zeros_like(dh)
+        d_pre = np.empty_like(pre)
+        for t in range(steps - 1, -1, -1):
+            a, d = gates[t], d_pre[t]
+            dc += dh * a[:, o] * (1 - tanh_c[t] ** 2)
+            d[:, i] = dc * a[:, g] * a[:, i] * (1 - a[:, i])
+            d[:, f] = dc * cells[t] * a[:, f] * (1 - a[:, f])
+            d[:, g] = dc * a[:, i] * (1 - a[:, g] ** 2)
+            d[:, o] = dh * tanh_c[t] * a[:, o] * (1 - a[:, o])
+            dh = d @ w_hh
+            dc *= a[:, f]
+        rows = d_pre.reshape(steps * batch, -1)
+        grads[0] = rows.T @ xs.reshape(steps * batch, -1)
+        grads[1] = rows.T @ states[:-1].reshape(steps * batch, -1)
+        grads[2] = rows.sum(0)
+        grads[3] = grads[2].copy()
+        for p, grad in zip(self.params, grads):
+            grad *= self.lr
+            p -= grad
+        return loss

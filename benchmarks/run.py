@@ -8,8 +8,8 @@ Training steps (forward, cross-entropy or MSE, zero_grad, backward, SGD update; 
     cnn    conv3x3(1->16)-pool-conv3x3(16->32)-pool-linear, 28x28, batch 64
     lstm   LSTM(input 32, hidden 128) over 32 steps, batch 32, linear head
 
-and the hand-written NumPy step (benchmarks/_numpy_ceiling.py) for the MLP and the CNN, the
-ceiling for a library built on NumPy. Every implementation starts from the same weights and
+and a hand-written NumPy step of each (benchmarks/_numpy_ceiling.py; XOR's is in xor_step.py),
+the ceiling for a library built on NumPy. Every implementation starts from the same weights and
 batch and must give the same losses for 3 steps before it is timed.
 
 Also: peak memory of a training run (tracemalloc: model, optimizer, batch and 3 steps, built
@@ -50,13 +50,14 @@ import numpy as np
 import chainrule as cr
 import train_step
 import xor_step
-from _numpy_ceiling import NumpyCnn, NumpyMlp
+from _numpy_ceiling import NumpyCnn, NumpyLstm, NumpyMlp
 from _report import machine_lines, quartiles, write_results
 
 STEP_WORKLOADS = ("xor", "mlp", "cnn", "lstm")
 ALL_WORKLOADS = STEP_WORKLOADS + ("memory", "digits", "mnist")
 GOALS = {"xor": 3.0, "mlp": 1.15, "cnn": 0.6, "lstm": 0.8, "digits": 1 / 1.5, "mnist": 1 / 1.5}
 STRETCH = {"cnn": 0.8}
+CEILINGS = {"mlp": NumpyMlp, "cnn": NumpyCnn, "lstm": NumpyLstm}
 MEMORY_GOAL = 1.3
 EQUAL_LOSS = 1e-4
 
@@ -147,16 +148,15 @@ def xor_impls(torch):
 
 
 def step_impls(torch, name):
-    """chainrule, PyTorch (and for mlp/cnn the NumPy step) on one workload, checked equal."""
+    """chainrule, PyTorch and the hand-written NumPy step on one workload, checked equal."""
     ours, theirs = train_step.make_runners(torch, name)
     impls = [("chainrule", ours.step), ("pytorch", theirs.step)]
     losses = {"chainrule": [float(ours.step().item()) for _ in range(3)]}
-    ceiling = {"mlp": NumpyMlp, "cnn": NumpyCnn}.get(name)
-    if ceiling is not None:
-        weights = [v.detach().numpy() for v in theirs.model.state_dict().values()]
-        numpy_step = ceiling(weights, theirs.x.numpy(), theirs.y.numpy(), train_step.LR)
-        losses["numpy"] = [numpy_step.step() for _ in range(3)]
-        impls.append(("numpy", numpy_step.step))
+    ceiling = CEILINGS[name]
+    weights = [v.detach().numpy() for v in theirs.model.state_dict().values()]
+    numpy_step = ceiling(weights, theirs.x.numpy(), theirs.y.numpy(), train_step.LR)
+    losses["numpy"] = [numpy_step.step() for _ in range(3)]
+    impls.append(("numpy", numpy_step.step))
     losses["pytorch"] = [float(theirs.step().item()) for _ in range(3)]
     check_losses(name, losses)
     return impls
@@ -203,7 +203,7 @@ def run_memory(torch):
     lines = ["| workload | chainrule peak MiB | NumPy peak MiB | chainrule / NumPy | goal |",
              "| --- | ---: | ---: | ---: | --- |"]
     ratios = {}
-    for name, ceiling in (("mlp", NumpyMlp), ("cnn", NumpyCnn)):
+    for name, ceiling in CEILINGS.items():
         rng = np.random.default_rng(0)
         x, y = train_step.batch(name, rng)
         torch.manual_seed(0)

@@ -203,3 +203,30 @@ def test_recurrence_backward_on_tensors_agrees_with_the_array_backward(name):
             assert recorded.requires_grad  # recorded as a graph, so it can be differentiated again
             np.testing.assert_allclose(recorded.numpy(), plain.numpy(), rtol=1e-12, atol=1e-14,
                                        err_msg=f"{name} {sample.label}")
+
+
+def test_lstm_keeps_its_states_once_and_builds_the_gate_gradient_in_place():
+    # Forward keeps the gates' activations (G bytes), tanh(c_t) and the states it returns, which
+    # backward reads h_t and c_t from (1.75 G in all; 2.25 G when h_t and c_t were kept apart too).
+    # Backward turns its per-step factors into the gates' gradient where they lie, so it needs one
+    # gate-sized array besides the leaf's gradient (a peak of 3.1 G when it used a second one).
+    import tracemalloc
+    from chainrule.ops.recurrent import lstm_recurrence
+    steps, batch, hidden = 32, 16, 16
+    rng = np.random.default_rng(0)
+    gates = cr.tensor(rng.standard_normal((steps, batch, 4 * hidden)).astype(np.float32), requires_grad=True)
+    h0, c0 = cr.zeros(batch, hidden), cr.zeros(batch, hidden)
+    weight = cr.tensor((rng.standard_normal((4 * hidden, hidden)) * 0.1).astype(np.float32), requires_grad=True)
+    grad = cr.tensor(np.ones((steps, batch, 2 * hidden), np.float32))
+    size = gates.data.nbytes
+    tracemalloc.start()
+    try:
+        out = lstm_recurrence(gates, h0, c0, weight)
+        kept = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out.backward(grad)
+        backward_peak = tracemalloc.get_traced_memory()[1] - kept
+    finally:
+        tracemalloc.stop()
+    assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
+    assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"

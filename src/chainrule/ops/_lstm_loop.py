@@ -10,10 +10,11 @@ removes the stacking and concatenating of per-step results after the loop.
 The gates are kept planar, (T, 4, B, H): gate k of step t is one contiguous (B, H) block, because
 NumPy is several times slower on a row-strided slice of a (B, 4H) block than on a contiguous one.
 Forward adds each step's product (a batch of four (B, H) x (H, H) products) to that step's gates,
-applies the four nonlinearities with one tanh, and writes h_t, c_t and tanh(c_t) into (T, B, H)
-arrays. Backward computes every factor the state gradients meet, for all steps at once, then loops
-with only the product dh_{t-1} = d_pre_t W_hh and a few (B, H) updates per step; the weight
-gradient is one product over all steps.
+applies the four nonlinearities with one tanh, writes tanh(c_t) into a (T, B, H) array and h_t, c_t
+into the (T, B, 2H) states it returns. Backward reads h_t and c_t back from those states (so a
+training step keeps them once), computes every factor the state gradients meet, for all steps at
+once, then loops with only the product dh_{t-1} = d_pre_t W_hh and a few (B, H) updates per step;
+the weight gradient is one product over all steps, read from the states without a copy.
 """
 
 import numpy as np
@@ -54,6 +55,24 @@ def _planar(array, hidden):
     return array.reshape(steps, batch, 4, hidden).transpose(0, 2, 1, 3)
 
 
+_STEPS_PER_COPY = 4
+
+
+def _interleave_in_place(planar):
+    """(T, 4, B, H) -> (T, B, 4H) in the same memory, a few steps at a time.
+
+    Step t occupies the same bytes in both layouts, so each group of steps is rearranged where it
+    lies (NumPy copies an overlapping source through a temporary of the group's size): the
+    gradient of the gates then needs no second array of its size.
+    """
+    steps, _, batch, hidden = planar.shape
+    interleaved = planar.reshape(steps, batch, 4, hidden)  # the same memory, read in the other order
+    for start in range(0, steps, _STEPS_PER_COPY):
+        group = slice(start, start + _STEPS_PER_COPY)
+        np.copyto(interleaved[group], planar[group].transpose(0, 2, 1, 3))
+    return interleaved.reshape(steps, batch, 4 * hidden)
+
+
 def lstm_forward(gates, h0, c0, weight_hh, keep, reverse):
     """The states h_t, c_t of every step side by side (T, B, 2H), and what backward needs.
 
@@ -62,7 +81,8 @@ def lstm_forward(gates, h0, c0, weight_hh, keep, reverse):
         keep: (T, B, 1) 1 where a step is taken and 0 on padding, or None.  reverse: last step first.
 
     Returns:
-        (states, trace) with trace = (activations (T, 4, B, H), tanh(c_t), h_t, c_t (each (T, B, H))).
+        (states, trace) with trace = (activations (T, 4, B, H), tanh(c_t) (T, B, H), states): backward
+        reads h_t and c_t from the states it returns, so they are kept once.
     """
     steps, batch, hidden = gates.shape[0], gates.shape[1], h0.shape[-1]
     dtype = gates.dtype
@@ -77,16 +97,19 @@ def lstm_forward(gates, h0, c0, weight_hh, keep, reverse):
     np.copyto(activations, _planar(gates, hidden))
     for scaled in (weight, activations):
         _halve_sigmoid_rows(scaled)
-    hs, cs, tanh_c = (np.empty((steps, batch, hidden), dtype) for _ in range(3))
+    states, tanh_c = np.empty((steps, batch, 2 * hidden), dtype), np.empty((steps, batch, hidden), dtype)
     product, input_gate = np.empty((4, batch, hidden), dtype), np.empty((batch, hidden), dtype)
+    # Each step computes h_t, c_t in one of two contiguous (h, c) pairs, taking turns (the next step
+    # reads them there as its h_{t-1}, c_{t-1}), and copies them into the states it returns.
+    pairs = np.empty((2, 2, batch, hidden), dtype)
     h, c = h0, c0
-    for t in _steps(steps, reverse):
+    for n, t in enumerate(_steps(steps, reverse)):
         a = activations[t]  # holds the halved input projections; becomes the gates
         a += np.matmul(h, weight, out=product)
         np.tanh(a, out=a)
         _sigmoid_from_tanh(a)
         i, f, g, o = a
-        h_new, c_new = hs[t], cs[t]
+        h_new, c_new = pairs[n % 2]
         np.multiply(f, c, out=c_new)
         c_new += np.multiply(i, g, out=input_gate)
         np.tanh(c_new, out=tanh_c[t])
@@ -94,18 +117,34 @@ def lstm_forward(gates, h0, c0, weight_hh, keep, reverse):
         if keep is not None:
             _blend_in_place(h_new, h, keep[t])
             _blend_in_place(c_new, c, keep[t])
+        state = states[t]
+        np.copyto(state[:, :hidden], h_new)
+        np.copyto(state[:, hidden:], c_new)
         h, c = h_new, c_new
-    return np.concatenate([hs, cs], axis=-1), (activations, tanh_c, hs, cs)
+    return states, (activations, tanh_c, states)
 
 
-def _previous(states, initial, reverse):
-    """(T, B, H): the state each step starts from."""
+def _times_previous(x, states, initial, reverse):
+    """x (T, B, H) *= the state each step starts from: ``states`` one step back, ``initial`` at the first."""
     if reverse:
-        return np.concatenate([states[1:], initial[None]])
-    return np.concatenate([initial[None], states[:-1]])
+        x[:-1] *= states[1:]
+        x[-1] *= initial
+    else:
+        x[1:] *= states[:-1]
+        x[0] *= initial
 
 
-def _slopes(activations, tanh_c, c_prev):
+def _previous_product(d_gates, states, initial, reverse):
+    """sum over steps of d_gates_t^T h_{t-1} (4H, H), h_{t-1} read from ``states`` without a copy."""
+    rows = d_gates.shape[-1]
+    if reverse:
+        return (np.dot(d_gates[:-1].reshape(-1, rows).T, states[1:].reshape(-1, states.shape[-1]))
+                + np.dot(d_gates[-1].T, initial))
+    return (np.dot(d_gates[1:].reshape(-1, rows).T, states[:-1].reshape(-1, states.shape[-1]))
+            + np.dot(d_gates[0].T, initial))
+
+
+def _slopes(activations, tanh_c, cs, c0, reverse):
     """(T, 4, B, H): what multiplies dc (gates i, f, g) or dh (gate o) to give d_pre, every step.
 
     d_pre = (dc g i(1-i), dc c_{t-1} f(1-f), dc i (1-g^2), dh tanh(c_t) o(1-o)).
@@ -116,7 +155,7 @@ def _slopes(activations, tanh_c, c_prev):
     np.subtract(i, s_i, out=s_i)
     s_i *= g
     np.subtract(f, s_f, out=s_f)
-    s_f *= c_prev
+    _times_previous(s_f, cs, c0, reverse)
     np.subtract(1, s_g, out=s_g)
     s_g *= i
     np.subtract(o, s_o, out=s_o)
@@ -132,10 +171,11 @@ def lstm_backward(trace, grad_out, h0, c0, weight_hh, keep, reverse, need_weight
         gradients of h_t and c_t side by side.  Others as ``lstm_forward``; need_weight: compute
         the weight's gradient.
     """
-    activations, tanh_c, hs, cs = trace
+    activations, tanh_c, states = trace
     steps, _, batch, hidden = activations.shape
     dtype = activations.dtype
-    d_pre = _slopes(activations, tanh_c, _previous(cs, c0, reverse))  # times dc and dh, step by step
+    hs, cs = states[..., :hidden], states[..., hidden:]
+    d_pre = _slopes(activations, tanh_c, cs, c0, reverse)  # times dc and dh, step by step
     to_cell = np.multiply(tanh_c, tanh_c)  # dc_t += dh_t o (1 - tanh(c_t)^2)
     np.subtract(1, to_cell, out=to_cell)
     to_cell *= activations[:, 3]
@@ -164,10 +204,8 @@ def lstm_backward(trace, grad_out, h0, c0, weight_hh, keep, reverse, need_weight
         if keep is not None:
             dh += h_skipped
             dc += c_skipped
-    d_gates = np.empty((steps, batch, 4 * hidden), dtype)
-    np.copyto(_planar(d_gates, hidden), d_pre)
+    d_gates = _interleave_in_place(d_pre)
     d_weight = None
-    if need_weight:  # sum over steps of d_pre_t^T h_{t-1}, one product over all steps
-        h_prev = _previous(hs, h0, reverse)
-        d_weight = np.dot(d_gates.reshape(-1, 4 * hidden).T, h_prev.reshape(-1, hidden))
+    if need_weight:
+        d_weight = _previous_product(d_gates, hs, h0, reverse)
     return d_gates, dh, dc, d_weight
