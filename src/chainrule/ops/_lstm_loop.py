@@ -124,24 +124,23 @@ def lstm_forward(gates, h0, c0, weight_hh, keep, reverse):
     return states, (activations, tanh_c, states)
 
 
+def _shift(reverse):
+    """(the step that starts from the initial state, the other steps, the states those start from)."""
+    return (-1, slice(None, -1), slice(1, None)) if reverse else (0, slice(1, None), slice(None, -1))
+
+
 def _times_previous(x, states, initial, reverse):
     """x (T, B, H) *= the state each step starts from: ``states`` one step back, ``initial`` at the first."""
-    if reverse:
-        x[:-1] *= states[1:]
-        x[-1] *= initial
-    else:
-        x[1:] *= states[:-1]
-        x[0] *= initial
+    first, later, previous = _shift(reverse)
+    x[later] *= states[previous]
+    x[first] *= initial
 
 
 def _previous_product(d_gates, states, initial, reverse):
     """sum over steps of d_gates_t^T h_{t-1} (4H, H), h_{t-1} read from ``states`` without a copy."""
-    rows = d_gates.shape[-1]
-    if reverse:
-        return (np.dot(d_gates[:-1].reshape(-1, rows).T, states[1:].reshape(-1, states.shape[-1]))
-                + np.dot(d_gates[-1].T, initial))
-    return (np.dot(d_gates[1:].reshape(-1, rows).T, states[:-1].reshape(-1, states.shape[-1]))
-            + np.dot(d_gates[0].T, initial))
+    first, later, previous = _shift(reverse)
+    later_rows = d_gates[later].reshape(-1, d_gates.shape[-1])
+    return np.dot(later_rows.T, states[previous].reshape(-1, states.shape[-1])) + np.dot(d_gates[first].T, initial)
 
 
 def _slopes(activations, tanh_c, cs, c0, reverse):
