@@ -31,7 +31,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         if a.ndim == 2 and b.ndim == 2:
-            return np.dot(a, b)  # the same product, with less dispatch than the matmul gufunc
+            return a.dot(b)  # the same product, with less dispatch than np.dot or the matmul gufunc
         return np.matmul(a, b)
 
     @staticmethod

@@ -35,7 +35,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        out = np.dot(x, weight.T) if x.ndim <= 2 else np.matmul(x, weight.T)
+        out = x.dot(weight.T) if x.ndim <= 2 else np.matmul(x, weight.T)
         if bias is not None:
             out += bias
         return out
