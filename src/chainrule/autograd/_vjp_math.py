@@ -67,18 +67,18 @@ _EXP_LIMIT = {np.dtype(t): np.array(np.floor(np.log(np.finfo(t).max)), dtype=t) 
 
 
 def sigmoid_array(x):
-    """1 / (1 + e**-x) on a float array, without overflow and with relative accuracy in both tails.
+    """e**x / (1 + e**x) on a float array, without overflow and with relative accuracy in both tails.
 
-    -x is capped just below log(largest float) before exp, so e**-x never overflows (no warning
-    for x = -1000), and the tail keeps its relative accuracy: sigmoid(-50) is 1.9e-22, not 0.
+    x is capped just below log(largest float) before exp, so e**x never overflows (no warning for
+    x = 1000); e**-1000 underflows to 0 without one. In the negative tail the quotient is e**x
+    itself, so it keeps its relative accuracy: sigmoid(-50) is 1.9e-22, not 0. Four NumPy calls.
     """
-    out = np.negative(x)
-    if out.ndim == 0:
-        out = np.asarray(out)  # NumPy gives a 0-d result as a scalar, which cannot be written in place
-    np.minimum(out, _EXP_LIMIT[out.dtype], out=out)
-    np.exp(out, out=out)
-    out += _ONE
-    np.reciprocal(out, out=out)
+    if x.ndim == 0:  # NumPy gives 0-d results as scalars, which cannot be written in place
+        return sigmoid_array(x.reshape(1)).reshape(())
+    e = np.minimum(x, _EXP_LIMIT[x.dtype])
+    np.exp(e, out=e)
+    out = e + _ONE
+    np.divide(e, out, out=out)
     return out
 
 
