@@ -13,6 +13,18 @@ import chainrule as cr
 
 RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 
+SETTLE_SECONDS = 0.3
+
+
+def settle():
+    """Pause before a timed block until the previous block's worker threads have gone to sleep.
+
+    After a product, OpenBLAS's worker threads busy-wait for about 0.1 s of CPU before they sleep.
+    The library timed next shares the cores with them. In one measurement, PyTorch's two-thread
+    LSTM step took 6.6 ms right after chainrule's steps and 4.7 ms after a 0.2 s pause.
+    """
+    time.sleep(SETTLE_SECONDS)
+
 
 def time_rounds(impls, weights, rounds, steps, warmup):
     """Per-step seconds for each implementation in each round, implementations interleaved."""
@@ -26,6 +38,7 @@ def time_rounds(impls, weights, rounds, steps, warmup):
         for impl in impls[shift:] + impls[:shift]:
             impl.reset(weights)
             step = impl.step
+            settle()
             start = time.perf_counter()
             for _ in range(steps):
                 step()

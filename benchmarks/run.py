@@ -19,7 +19,9 @@ above on MNIST (benchmarks/_epochs.py).
 
 Method: all libraries share one process and one thread count (``--threads``, applied to NumPy's
 BLAS through threadpoolctl and to PyTorch with set_num_threads). Each round times every
-implementation for about ``--seconds`` in a rotating order; the ratio of a round compares
+implementation for about ``--seconds`` in a rotating order, each after a 0.3 s pause that lets
+the threads of the one before go idle (OpenBLAS's keep spinning ~0.1 s after a product and would
+slow whatever runs next); the ratio of a round compares
 implementations timed moments apart, so machine load mostly cancels; the tables give the median
 ratio over rounds and its range. ``chainrule.performance.keep_large_allocations()`` is called
 first unless ``--default-malloc`` (it is process-wide, so it applies to PyTorch too). With
@@ -51,7 +53,7 @@ import chainrule as cr
 import train_step
 import xor_step
 from _numpy_ceiling import NumpyCnn, NumpyLstm, NumpyMlp
-from _report import machine_lines, quartiles, write_results
+from _report import SETTLE_SECONDS, machine_lines, quartiles, settle, write_results
 
 STEP_WORKLOADS = ("xor", "mlp", "cnn", "lstm")
 ALL_WORKLOADS = STEP_WORKLOADS + ("memory", "digits", "mnist")
@@ -75,7 +77,8 @@ def interleave(impls, rounds, seconds, calls=None):
     """Seconds per call of each ``(name, step)`` in each round; rounds rotate the order.
 
     Each implementation is called ``calls`` times per round, or as many times as fit in about
-    ``seconds`` (measured once after a warm-up). Times are read from ``clock``.
+    ``seconds`` (measured once after a warm-up), after a pause that lets the previous
+    implementation's BLAS threads go idle (``_report.settle``). Times are read from ``clock``.
     """
     counts = {}
     for name, step in impls:
@@ -92,6 +95,7 @@ def interleave(impls, rounds, seconds, calls=None):
         shift = r % len(impls)
         for name, step in impls[shift:] + impls[:shift]:
             n = counts[name]
+            settle()
             start = clock()
             for _ in range(n):
                 step()
@@ -320,7 +324,8 @@ def main(argv=None):
         "less to the same-round ratios).",
         "",
         f"Method: one process; {args.threads} thread(s) for NumPy's BLAS and PyTorch; {args.rounds} rounds of "
-        f"~{args.seconds:g} s per implementation, rotating order, "
+        f"~{args.seconds:g} s per implementation, rotating order, each after a {SETTLE_SECONDS:g} s pause for the "
+        "previous one's BLAS threads to go idle, "
         f"{CLOCK_TEXT[args.clock]}; "
         f"malloc: {malloc}; chainrule: {kernels}. "
         "Ratio = chainrule throughput / PyTorch throughput in the same round (> 1: chainrule faster); "

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 import chainrule as cr
+from _report import settle
 
 GOALS = {"mlp": 1.15, "cnn": 0.6, "lstm": 0.8}
 BATCH = {"mlp": 128, "cnn": 64, "lstm": 32}
@@ -131,6 +132,7 @@ def measure(runners, rounds, seconds):
     for k in range(rounds):
         for r in (runners if k % 2 == 0 else runners[::-1]):
             n = calls[r.library]
+            settle()
             start = time.perf_counter()
             for _ in range(n):
                 r.step()
