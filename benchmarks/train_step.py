@@ -5,10 +5,11 @@
     lstm  LSTM(input 32, hidden 128) over 32 steps, batch 32, linear head on the last state (10 classes)
 
 One step = forward, cross-entropy loss, zero_grad, backward, SGD update (each library's optim.SGD,
-lr 0.01), float32, both libraries on --threads threads (default 1). Both models start from the same weights; before
-timing, both take 3 steps on the same batch and must reach the same loss (to 1e-4). Timing
-interleaves the libraries over rounds, each block after a short pause (``_report.settle``), and reports the median samples/s and the ratio
-chainrule / PyTorch (the performance issue's goals: MLP >= 1.15, CNN >= 0.6, LSTM >= 0.8).
+lr 0.01), float32, both libraries on --threads threads (default 1). Both models start from the same
+weights; before timing, both take 3 steps on the same batch and must reach the same loss (to 1e-4).
+Timing interleaves the libraries over rounds, each block after a short pause (``_report.settle``),
+and reports the median samples/s and the ratio chainrule / PyTorch (the performance issue's goals:
+MLP >= 1.15, CNN >= 0.6, LSTM >= 0.8).
 
     python benchmarks/train_step.py [--workloads mlp cnn lstm] [--rounds 7]
 

@@ -16,11 +16,12 @@ process from the same initial weights:
 Each library is compared with the other written the same way: tensor ops with tensor ops,
 layer functions with layer functions.
 
-Before timing, all three train 100 steps and must reach the same loss and parameters (to
-1e-5), so the benchmark compares equal work. Timing interleaves the implementations: each round times
+Before timing, all three train 100 steps and must reach the same loss and parameters (to 1e-5), so
+the benchmark compares equal work. Timing interleaves the implementations: each round times
 ``--steps`` steps of each, in a rotating order, with ``time.perf_counter``; the weights are reset
-before every timed run, and each run starts after a short pause (``_report.settle``). The table gives the per-step median over the rounds, the spread, and the
-ratios; ``speedup vs PyTorch`` is t_pytorch / t_chainrule (the project's goal is >= 3.0).
+before every timed run, and each run starts after a short pause (``_report.settle``). The table
+gives the per-step median over the rounds, the spread, and the ratios; ``speedup vs PyTorch`` is
+t_pytorch / t_chainrule (the project's goal is >= 3.0).
 
 Run from the repository root:
 
