@@ -19,15 +19,14 @@ above on MNIST (benchmarks/_epochs.py).
 
 Method: all libraries share one process and one thread count (``--threads``, applied to NumPy's
 BLAS through threadpoolctl and to PyTorch with set_num_threads). Each round times every
-implementation for about ``--seconds`` in a rotating order, each after a 0.3 s pause that lets
-the threads of the one before go idle (OpenBLAS's keep spinning ~0.1 s after a product and would
-slow whatever runs next); the ratio of a round compares
-implementations timed moments apart, so machine load mostly cancels; the tables give the median
-ratio over rounds and its range. ``chainrule.performance.keep_large_allocations()`` is called
-first unless ``--default-malloc`` (it is process-wide, so it applies to PyTorch too). With
-``--compiled-kernels`` chainrule runs the ops that have a numba kernel with it
-(``chainrule.performance.use_compiled_kernels()``, the ``fast`` extra); its results go to their
-own sections of RESULTS.md.
+implementation for about ``--seconds`` in a rotating order, each after a 0.3 s pause that lets the
+threads of the one before go idle (OpenBLAS's workers keep spinning ~0.1 s after a product and
+would slow whatever runs next); the ratio of a round compares implementations timed moments apart,
+so machine load mostly cancels; the tables give the median ratio over rounds and its range.
+``chainrule.performance.keep_large_allocations()`` is called first unless ``--default-malloc`` (it
+is process-wide, so it applies to PyTorch too). With ``--compiled-kernels`` chainrule runs the ops
+that have a numba kernel with it (``chainrule.performance.use_compiled_kernels()``, the ``fast``
+extra); its results go to their own sections of RESULTS.md.
 
     python benchmarks/run.py                      # everything but MNIST, print the tables
     python benchmarks/run.py --mnist /path/to/mnist --write   # also MNIST; update RESULTS.md
