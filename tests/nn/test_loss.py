@@ -56,6 +56,9 @@ for reduction in ("mean", "sum", "none"):
                                        {"reduction": reduction, "beta": 1.5})
     CASES[f"kl_{reduction}"] = (F.kl_div, TF.kl_div, [LOG_P, PROBS], None, {"reduction": reduction})
 CASES.update({
+    "ce_more_classes_than_rows": (F.cross_entropy, TF.cross_entropy, [LOGITS.T], np.array([4, 0, 2, 4]), {}),
+    "ce_more_classes_than_rows_none": (F.cross_entropy, TF.cross_entropy, [LOGITS.T], np.array([1, 0, 2, 4]),
+                                       {"reduction": "none"}),
     "ce_weight": (F.cross_entropy, TF.cross_entropy, [LOGITS], CLASSES, {"weight": WEIGHT}),
     "ce_ignore_index_3": (F.cross_entropy, TF.cross_entropy, [LOGITS], CLASSES, {"ignore_index": 3}),
     "ce_smoothing": (F.cross_entropy, TF.cross_entropy, [LOGITS], CLASSES, {"label_smoothing": 0.3}),
@@ -117,7 +120,8 @@ def test_loss_matches_torch_in_float64_values_and_gradients(name):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-13, err_msg=f"{name}: {which} gradient")
 
 
-@pytest.mark.parametrize("name", ["ce_weight_ignore_smoothing_mean", "ce_probabilities", "bce_mean",
+@pytest.mark.parametrize("name", ["ce_mean", "ce_more_classes_than_rows", "ce_weight_ignore_smoothing_mean",
+                                  "ce_probabilities", "bce_mean",
                                   "bce_logits_weight_pos_weight", "huber_mean", "kl_batchmean", "nll"])
 def test_loss_keeps_float32(name):
     ours, _, inputs, constant, options = CASES[name]
@@ -128,10 +132,13 @@ def test_loss_keeps_float32(name):
     assert out.dtype == np.float32 and all(leaf.grad.dtype == np.float32 for leaf in leaves)
 
 
-def test_cross_entropy_second_derivative_matches_torch():
+@pytest.mark.parametrize("options", [{"label_smoothing": 0.1}, {}, {"reduction": "none"}], ids=str)
+def test_cross_entropy_second_derivative_matches_torch(options):
     a, b = cr.tensor(LOGITS, requires_grad=True), torch.tensor(LOGITS, requires_grad=True)
-    (ga,) = cr.grad(F.cross_entropy(a, cr.tensor(CLASSES), label_smoothing=0.1), a, create_graph=True)
-    (gb,) = torch.autograd.grad(TF.cross_entropy(b, torch.tensor(CLASSES), label_smoothing=0.1), b, create_graph=True)
+    loss_a = F.cross_entropy(a, cr.tensor(CLASSES), **options)
+    loss_b = TF.cross_entropy(b, torch.tensor(CLASSES), **options)
+    (ga,) = cr.grad(loss_a.sum(), a, create_graph=True)
+    (gb,) = torch.autograd.grad(loss_b.sum(), b, create_graph=True)
     (ga * ga).sum().backward()
     (gb * gb).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-13)
@@ -155,14 +162,17 @@ def _no_warnings_and_finite(fn, *arrays, **options):
     return out, leaves
 
 
+@pytest.mark.parametrize("rows", [2, 4], ids=["rows < classes", "rows > classes"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("scale", [1e4, 1e30, 1e300])
-def test_cross_entropy_is_stable_for_huge_logits(scale):
-    logits = np.array([[1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]]) * scale
-    out, (x, _) = _no_warnings_and_finite(F.cross_entropy, logits, np.array([0, 2]), label_smoothing=0.1)
-    expected = TF.cross_entropy(torch.tensor(logits), torch.tensor([0, 2]), label_smoothing=0.1)
+def test_cross_entropy_is_stable_for_huge_logits(scale, smoothing, rows):
+    logits = np.array([[1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]] * (rows // 2)) * scale
+    classes = np.array([0, 2] * (rows // 2))
+    out, (x, _) = _no_warnings_and_finite(F.cross_entropy, logits, classes, label_smoothing=smoothing)
+    expected = TF.cross_entropy(torch.tensor(logits), torch.tensor(classes), label_smoothing=smoothing)
     if scale < 1e300:  # torch's logsumexp overflows there; chainrule's stays finite
         np.testing.assert_allclose(out.item(), expected.item(), rtol=1e-12)
-    _no_warnings_and_finite(F.cross_entropy, logits, np.array([[0.5, 0.5, 0.0]] * 2))
+    _no_warnings_and_finite(F.cross_entropy, logits, np.array([[0.5, 0.5, 0.0]] * rows))
 
 
 def test_cross_entropy_with_minus_infinity_logits_at_other_classes_is_finite_like_torch():

@@ -95,6 +95,16 @@ def test_containers_index_and_name_like_pytorch():
     assert repr(seq).startswith("Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)")
 
 
+def test_sequential_runs_a_module_placed_twice_twice_and_counts_its_parameters_once():
+    double = nn.Linear(2, 2)
+    seq = nn.Sequential(double, nn.ReLU(), double)
+    x = cr.randn(4, 2)
+    expected = double(nn.functional.relu(double(x)))
+    np.testing.assert_array_equal(seq(x).numpy(), expected.numpy())
+    assert len(seq) == 3 and seq[2] is double
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
+
+
 def test_linear_checks_its_input_and_matches_the_formula():
     layer = nn.Linear(784, 10)
     with pytest.raises(ShapeError) as info:

@@ -23,22 +23,26 @@ class Sequential(Module):
         for name, module in items:
             setattr(self, name, module)
 
+    def _layers(self):
+        """The modules in order, one entry per position: a module placed twice runs twice, as in PyTorch."""
+        return [value for value in vars(self).values() if isinstance(value, Module)]
+
     def forward(self, x):
-        for module in self.children():
+        for module in self._layers():
             x = module(x)
         return x
 
     def __getitem__(self, index):
-        children = list(self.children())
+        layers = self._layers()
         if isinstance(index, slice):
-            return Sequential(*children[index])
-        return children[index]
+            return Sequential(*layers[index])
+        return layers[index]
 
     def __len__(self):
-        return len(list(self.children()))
+        return len(self._layers())
 
     def __iter__(self):
-        return iter(list(self.children()))
+        return iter(self._layers())
 
 
 class ModuleList(Module):

@@ -115,6 +115,8 @@ def _cross_entropy_samples(rng):
     weight = values(rng, (c,), 0.5, 2.0)
     return [
         Sample((values(rng, (n, c)), classes), {"reduction": "mean"}, "class indices, mean"),
+        Sample((values(rng, (n, c)), classes), {"reduction": "none"}, "class indices, none"),
+        Sample((values(rng, (2, 5)), np.array([4, 1])), {"reduction": "sum"}, "more classes than rows"),
         Sample((values(rng, (n, c)), classes), {"reduction": "sum", "weight": weight}, "weighted sum"),
         Sample((values(rng, (n, c)), np.array([0, -100, 1, 2])),
                {"reduction": "mean", "weight": weight, "label_smoothing": 0.2}, "ignored row, weight, smoothing"),
@@ -128,6 +130,59 @@ def _cross_entropy_samples(rng):
     ]
 
 
+def _is_plain(input, target, weight, ignore_index, label_smoothing):
+    """True for the common case of a classifier's training step: (N, C) logits, one class index per
+    row and none of them ignored, no class weights, no smoothing."""
+    return (input.ndim == 2 and target.dtype.kind in "iu" and weight is None and not label_smoothing
+            and not (target == ignore_index).any())
+
+
+def _plain_forward(ctx, input, classes, reduction):
+    """cross_entropy of the plain case in a few whole-array calls; keeps the softmax for backward.
+
+    Each row's loss is log(sum_c e^(x_c - m)) - (x_y - m), with m the row's largest logit.
+    """
+    n, n_classes = input.shape
+    # NumPy reduces along a short last axis one row at a time: with fewer classes than rows, the
+    # reductions over a class-major copy take a third of the time (2 against 7 µs for 128 x 10).
+    if n_classes < n:
+        work = input.T.copy()
+        work -= work.max(axis=0, keepdims=True)
+        by_row, class_axis = work.T, 0
+    else:
+        work = by_row = input - input.max(axis=1, keepdims=True)
+        class_axis = 1
+    rows = np.arange(n)
+    losses = -by_row[rows, classes]
+    np.exp(work, out=work)
+    totals = work.sum(axis=class_axis, keepdims=True)
+    losses += np.log(totals).reshape(n)
+    work /= totals
+    ctx.save_for_backward(input, by_row)
+    ctx.classes, ctx.rows, ctx.reduction = classes, rows, reduction
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    return total if reduction == "sum" else total / np.asarray(n, dtype=losses.dtype)
+
+
+def _plain_backward(ctx, grad_out):
+    """grad_x = g * (softmax(x) - onehot(y)), g the upstream gradient of each row's loss."""
+    g = grad_out
+    if ctx.reduction == "mean":
+        g = g / len(ctx.classes)
+    elif ctx.reduction == "none":
+        g = g.reshape((-1, 1))
+    if on_tensors(ctx):  # build the gradient from input, so that it can be differentiated again
+        input = ctx.saved[0]
+        one_hot = np.arange(input.shape[1]) == ctx.classes[:, None]
+        return g * (ctx.xp.exp(log_softmax(input, dim=1)) - one_hot.astype(input.dtype))
+    grad = ctx.saved[1].copy(order="C")
+    grad[ctx.rows, ctx.classes] -= 1
+    grad *= g
+    return grad
+
+
 @register("cross_entropy", samples=_cross_entropy_samples)
 class CrossEntropy(Function):
     """Log-softmax and NLL fused.  With q the weighted (smoothed) target of each class,
@@ -136,6 +191,9 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, input, target, *, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        ctx.plain = _is_plain(input, target, weight, ignore_index, label_smoothing)
+        if ctx.plain:
+            return _plain_forward(ctx, input, target, reduction)
         _store_class_options(ctx, input, target, weight, ignore_index, label_smoothing)
         dim, n_classes = ctx.dim, ctx.n_classes
         shifted = input - input.max(axis=dim, keepdims=True)
@@ -155,6 +213,8 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if ctx.plain:
+            return _plain_backward(ctx, grad_out), None
         input, log_probs = ctx.saved[0], ctx.saved[-1]
         target = ctx.saved[1] if ctx.probabilities else None
         if on_tensors(ctx):  # the saved log_probs would be a constant: recompute them from input
