@@ -116,6 +116,19 @@ def test_linear_checks_its_input_and_matches_the_formula():
     np.testing.assert_allclose(small(x).numpy(), x.numpy() @ small.weight.numpy().T + small.bias.numpy())
 
 
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_linear_bias_gradient_sums_the_batch_for_every_batch_size(dtype):
+    # The bias gradient is a product with a cached vector of ones that grows with the batch:
+    # batches larger, smaller and empty after each other must each sum their own rows.
+    layer = nn.Linear(3, 2, dtype=dtype)
+    for rows in (4, 9, 2, 0, 9):
+        layer.bias.grad = None
+        upstream = np.random.default_rng(rows).standard_normal((rows, 2)).astype(dtype)
+        layer(cr.randn(rows, 3, dtype=dtype)).backward(cr.tensor(upstream))
+        np.testing.assert_allclose(layer.bias.grad.numpy(), upstream.sum(0), rtol=1e-6, atol=1e-6)
+        assert layer.bias.grad.dtype == dtype
+
+
 def test_linear_default_init_is_pytorch_uniform_bound():
     cr.manual_seed(0)
     layer = nn.Linear(400, 300)

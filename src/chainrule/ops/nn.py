@@ -48,7 +48,7 @@ class Linear(Function):
         rows = grad_out.reshape((-1, weight.shape[0]))
         grad_x = dot(grad_out, weight) if needs[0] else None
         grad_weight = dot(rows.T, x.reshape((-1, weight.shape[1]))) if needs[1] else None
-        grad_bias = rows.sum(0) if len(needs) > 2 and needs[2] else None
+        grad_bias = ctx.xp.column_sums(rows) if len(needs) > 2 and needs[2] else None
         return (grad_x, grad_weight) if len(needs) == 2 else (grad_x, grad_weight, grad_bias)
 
     @classmethod
