@@ -57,6 +57,10 @@ RUNS = (
     Run("sentiment-shopping", "sentiment",
         ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
          "--words", "3", "--buckets", "1048576", "--patience", "3")),
+    *(Run(f"sentiment-shopping-seed{seed}", "sentiment",
+          ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
+           "--words", "3", "--buckets", "1048576", "--patience", "3", "--seed", str(seed)))
+      for seed in (1, 2, 3, 4)),  # four more held-out splits, as for waimai
     Run("sentiment-uci", "sentiment",
         ("--data", "{data}/uci-sentiment-labelled", "--model", "nb", "--lr", "5e-3", "--epochs", "30",
          "--patience", "3")),
