@@ -61,6 +61,11 @@ RUNS = (
           ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
            "--words", "3", "--buckets", "1048576", "--patience", "3", "--seed", str(seed)))
       for seed in (1, 2, 3, 4)),  # four more held-out splits, as for waimai
+    # the same models also reading each review's product category (the table's cat column)
+    *(Run("sentiment-shopping-topics" + (f"-seed{seed}" if seed else ""), "sentiment",
+          ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
+           "--words", "3", "--buckets", "1048576", "--patience", "3", "--topics", "--seed", str(seed)))
+      for seed in (0, 1, 2, 3, 4)),
     Run("sentiment-uci", "sentiment",
         ("--data", "{data}/uci-sentiment-labelled", "--model", "nb", "--lr", "5e-3", "--epochs", "30",
          "--patience", "3")),

@@ -227,3 +227,58 @@ def test_word_ngrams_need_jieba_and_a_chinese_corpus(shared_data, monkeypatch):
         NgramHasher("en", max_n=1, buckets=16, words=2)
     with pytest.raises(ChainruleError, match="--words"):
         sentiment.train(data=shared_data("uci-sentiment-labelled"), words=2, limit=40, **QUICK)
+
+
+def test_a_cat_column_gives_each_text_the_topic_of_its_first_row(tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text("cat,label,review\n酒店,1,很干净\n手机,0,太薄了\n酒店,1,很干净\n衣服,1,很薄\n",
+                    encoding="utf-8")
+    corpus = load_corpus(path)
+    assert corpus.texts == ["很干净", "太薄了", "很薄"] and corpus.topics == ["酒店", "手机", "衣服"]
+    (tmp_path / "plain.csv").write_text("label,review\n1,很干净\n0,太慢\n", encoding="utf-8")
+    assert load_corpus(tmp_path / "plain.csv").topics is None
+
+
+def test_topics_cross_every_ngram_and_lead_each_sequence():
+    hasher = NgramHasher("zh", max_n=2, buckets=1 << 16, topics=True)
+    hotel, phone = (hasher.bags(["太薄了"], [topic])[0].tolist() for topic in ("酒店", "手机"))
+    plain = NgramHasher("zh", max_n=2, buckets=1 << 16).bags(["太薄了"])[0].tolist()
+    assert len(hotel) == 2 * len(plain) + 1          # 5 n-grams, each also crossed, and the topic
+    assert set(plain) <= set(hotel) & set(phone) and set(hotel) != set(phone)
+    again = featurizer_from_settings(json.loads(json.dumps(hasher.settings())))
+    assert again.bags(["太薄了"], ["酒店"])[0].tolist() == hotel
+    with pytest.raises(ChainruleError, match="expected one topic per text"):
+        hasher.bags(["太薄了", "好"], ["酒店"])
+    vocabulary = Vocabulary.build(["太薄了", "太好了"], "zh", min_count=2, topics=["酒店", "手机", "酒店"])
+    assert vocabulary.topics == ["手机", "酒店"] and len(vocabulary) == 2 + 2 + 2   # 太 了, pad unknown, topics
+    assert vocabulary.ids("太薄", 5, topic="酒店") == [5, vocabulary.index["太"], 1]
+    assert vocabulary.ids("太", 5, topic="书籍")[0] == 1                            # an unseen topic
+    again = featurizer_from_settings(json.loads(json.dumps(vocabulary.settings())))
+    assert again.ids("太", 5, "手机") == [4, vocabulary.index["太"]]
+    with pytest.raises(ChainruleError, match="expected a topic"):
+        vocabulary.ids("太", 5)
+
+
+def test_models_read_topics_end_to_end(shared_data, waimai, tmp_path, capsys):
+    data = shared_data("online-shopping-10-cats") / "online_shopping_10_cats.zip"
+    run = tmp_path / "topics"
+    assert main(["train", "sentiment", "--data", str(data), "--out", str(run), "--model", "ensemble", "--limit",
+                 "300", "--epochs", "1", "--buckets", "2048", "--folds", "0", "--topics"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["command"].endswith("--topics") and "酒店" in metrics["settings"]["topics"]
+    assert "crossed with the topic" in metrics["measures"][0]["baseline"]["name"]
+    assert main(["predict", "sentiment", "--run", str(run), "--topic", "酒店", "房间很干净"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("房间很干净")
+    fitted = load(run / "checkpoint.npz", run / "sentiment.json")
+    texts = ["房间很干净", "屏幕太暗了"]
+    by_topic = [probabilities(fitted, texts, [topic] * 2) for topic in ("酒店", "手机")]
+    assert not np.allclose(*by_topic)                 # the topic changes what every member reads
+    with pytest.raises(ChainruleError, match="expected --topic, one of"):
+        sentiment.predict(texts, run=run)
+    with pytest.raises(ChainruleError, match="expected --topic, one of"):
+        sentiment.predict(texts, run=run, topic="汽车")
+    with pytest.raises(ChainruleError, match="'cat' column"):
+        sentiment.train(out=tmp_path / "r", data=waimai, topics=True, limit=100, **QUICK)
+    sentiment.train(out=tmp_path / "plain", data=waimai, limit=100, folds=0, **QUICK)
+    with pytest.raises(ChainruleError, match="trained without --topics"):
+        sentiment.predict(["好吃"], run=tmp_path / "plain", topic="酒店")

@@ -6,6 +6,9 @@ Three layouts are recognised from the path alone, so ``--data`` needs no format 
     e.g. waimai_10k.csv (Chinese food-delivery reviews).
 ``*.zip`` holding one such CSV, possibly with a ``cat`` column first
     e.g. online_shopping_10_cats.zip (Chinese e-commerce reviews in ten categories).
+
+A ``cat`` column, where a table has one, is read as each review's *topic* (its product category):
+``--topics`` lets the models read it beside the text.
 ``*.txt`` of ``sentence<TAB>label`` lines, or a folder of them
     e.g. the UCI "Sentiment Labelled Sentences" (``*_labelled.txt``; other .txt files in the folder,
     such as its readme, are left out). Lines are cut at ``"\\n"`` only: some sentences hold U+0085,
@@ -13,8 +16,8 @@ Three layouts are recognised from the path alone, so ``--data`` needs no format 
 
 Every corpus is cleaned the same way before any split, and the counts are kept for metrics.json:
 a leading byte order mark and surrounding white space are stripped, empty texts dropped, texts
-that occur with both labels dropped (their label is noise), and repeated texts kept once, so that no
-test text also sits in the training rows.
+that occur with both labels dropped (their label is noise), and repeated texts kept once (with the
+topic of their first row), so that no test text also sits in the training rows.
 """
 
 import csv
@@ -29,7 +32,7 @@ from chainrule.errors import ChainruleError
 
 __all__ = ["Corpus", "load_corpus", "clean_corpus", "language_of"]
 
-_LABEL_COLUMN, _TEXT_COLUMN = "label", "review"
+_LABEL_COLUMN, _TEXT_COLUMN, _TOPIC_COLUMN = "label", "review", "cat"
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Corpus:
         language: "zh" (featurised by characters) or "en" (by words).
         cleaning: counts of rows read and of rows dropped, and why.
         sources: the names of the files read, in order.
+        topics: list of str, each text's topic (its table's ``cat`` column), or None without one.
     """
     name: str
     texts: list
@@ -50,6 +54,7 @@ class Corpus:
     language: str
     cleaning: dict = field(default_factory=dict)
     sources: list = field(default_factory=list)
+    topics: list = None
 
 
 def load_corpus(path, owner="sentiment"):
@@ -63,43 +68,48 @@ def load_corpus(path, owner="sentiment"):
     if not path.exists():
         raise FileNotFoundError(f"{owner}: cannot read {str(path)!r}; expected an existing file or folder, "
                                 f"got no such path.")
-    sources = [path.name]
+    sources, topics = [path.name], None
     if path.is_dir():
         texts, labels, sources = _read_tsv_folder(path, owner)
     elif path.suffix.lower() == ".zip":
-        texts, labels = _read_zip(path, owner)
+        texts, labels, topics = _read_zip(path, owner)
     elif path.suffix.lower() == ".csv":
-        texts, labels = _read_csv(path.read_bytes(), str(path), owner)
+        texts, labels, topics = _read_csv(path.read_bytes(), str(path), owner)
     elif path.suffix.lower() in (".txt", ".tsv"):
         texts, labels = _read_tsv(path, owner)
     else:
         raise ChainruleError(f"{owner}: cannot read {str(path)!r}; expected a .csv with a 'label,review' header, "
                              f"a .zip holding one, a .txt of 'sentence<TAB>label' lines or a folder of those, "
                              f"got a {path.suffix or 'suffix-less'} file.")
-    texts, labels, cleaning = clean_corpus(texts, labels)
+    texts, labels, cleaning, topics = clean_corpus(texts, labels, topics)
     if len(texts) < 2 or len(set(labels.tolist())) < 2:
         raise ChainruleError(f"{owner}: {str(path)!r} has too little data; expected texts of both labels 0 and 1, "
                              f"got {len(texts)} usable texts with labels {sorted(set(labels.tolist()))}.")
-    return Corpus(path.name, texts, labels, language_of(texts), cleaning, sources)
+    return Corpus(path.name, texts, labels, language_of(texts), cleaning, sources, topics)
 
 
-def clean_corpus(texts, labels):
+def clean_corpus(texts, labels, topics=None):
     """Strip, drop empty texts and texts with both labels, keep each text once (first order kept).
+
+    Returns ``(texts, labels, cleaning counts, topics)``; a kept text has the topic of its first row
+    (topics None stays None).
 
     >>> clean_corpus(["\\ufeffgood ", "bad", "good", "odd", "odd", ""], [1, 0, 1, 1, 0, 1])[:2]
     (['good', 'bad'], array([1, 0]))
     """
     texts = [text.replace("\ufeff", "").strip() for text in texts]
-    labels_of = {}
-    for text, label in zip(texts, labels):
+    labels_of, topic_of = {}, {}
+    for row, (text, label) in enumerate(zip(texts, labels)):
         if text:
             labels_of.setdefault(text, set()).add(int(label))
+            topic_of.setdefault(text, None if topics is None else topics[row])
     kept = [(text, labels_of[text].pop()) for text in labels_of if len(labels_of[text]) == 1]
     empty = sum(1 for text in texts if not text)
     cleaning = {"rows read": len(texts), "empty texts dropped": empty,
                 "repeated rows dropped": len(texts) - empty - len(labels_of),
                 "texts with both labels dropped": len(labels_of) - len(kept), "texts kept": len(kept)}
-    return [text for text, _ in kept], np.array([label for _, label in kept], dtype=np.int64), cleaning
+    kept_topics = None if topics is None else [topic_of[text] for text, _ in kept]
+    return [text for text, _ in kept], np.array([label for _, label in kept], dtype=np.int64), cleaning, kept_topics
 
 
 def language_of(texts):
@@ -129,7 +139,8 @@ def _read_csv(data, name, owner):
         raise ChainruleError(f"{owner}: {name!r} is not a review table; expected a header with the columns "
                              f"'{_LABEL_COLUMN}' and '{_TEXT_COLUMN}', got {header}.")
     label_at, text_at = header.index(_LABEL_COLUMN), header.index(_TEXT_COLUMN)
-    texts, labels = [], []
+    topic_at = header.index(_TOPIC_COLUMN) if _TOPIC_COLUMN in header else None
+    texts, labels, topics = [], [], []
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
@@ -138,7 +149,9 @@ def _read_csv(data, name, owner):
             raise ChainruleError(f"{owner}: {where} has too few columns; expected {len(header)}, got {row!r}.")
         labels.append(_label(row[label_at], where, owner))
         texts.append(row[text_at] if len(row) > text_at else "")
-    return texts, labels
+        if topic_at is not None:
+            topics.append(row[topic_at].strip() if len(row) > topic_at else "")
+    return texts, labels, (topics if topic_at is not None else None)
 
 
 def _read_zip(path, owner):

@@ -5,6 +5,9 @@ A fitted classifier is a dict: ``{"config", "featurizer", "model", "history"}`` 
 the mean of its members' (each member trained on the same rows, with its own early stopping on the
 same validation rows). ``save`` and ``load`` keep either form as ``checkpoint.npz`` (the weights)
 beside a settings file (the configs and featurisers), so prediction rebuilds exactly what was trained.
+
+A config with ``"topics": True`` reads each text's topic too (``corpus.topics``; see ``_text``), and
+``probabilities`` then needs one topic per text.
 """
 
 import json
@@ -41,8 +44,8 @@ def fit(corpus, train_rows, config, options):
     batches = _batches(featurizer, corpus, config, settings["batch_size"], seed)
     model = build_model(config)
     if config["model"] == "nb":
-        model.ratios.data[...] = log_count_ratios(*featurizer.bags(corpus.texts), fit_rows, corpus.labels,
-                                                  config["buckets"])
+        model.ratios.data[...] = log_count_ratios(*featurizer.bags(corpus.texts, corpus.topics), fit_rows,
+                                                  corpus.labels, config["buckets"])
     callbacks = [EarlyStopping(monitor="val_loss", patience=options["patience"], restore_best_weights=True)]
     bar = options["bar"]()
     if bar is not None:
@@ -76,38 +79,46 @@ def histories(fitted):
 
 
 def _featurizer(corpus, fit_rows, config):
+    topics = bool(config.get("topics"))
     if config["model"] in ("bag", "nb"):
         return NgramHasher(corpus.language, config["max_n"], config["buckets"], config["subwords"],
-                           config.get("chars"), config.get("words")), config
-    vocabulary = Vocabulary.build([corpus.texts[row] for row in fit_rows], corpus.language)
+                           config.get("chars"), config.get("words"), topics), config
+    vocabulary = Vocabulary.build([corpus.texts[row] for row in fit_rows], corpus.language,
+                                  topics=[corpus.topics[row] for row in fit_rows] if topics else None)
     return vocabulary, {**config, "vocabulary_size": len(vocabulary)}
 
 
 def _batches(featurizer, corpus, config, batch_size, seed):
     """A function ``rows, shuffle -> batches`` over the whole corpus, featurised once."""
     if isinstance(featurizer, NgramHasher):
-        indices, offsets = featurizer.bags(corpus.texts)
+        indices, offsets = featurizer.bags(corpus.texts, corpus.topics)
         return lambda rows, shuffle=False: BagBatches(indices, offsets, rows, corpus.labels, batch_size, shuffle, seed,
                                                       drop=NGRAM_DROP if shuffle else 0.0)
-    sequences = [featurizer.ids(text, config["max_tokens"]) for text in corpus.texts]
+    topics = corpus.topics or [None] * len(corpus.texts)
+    sequences = [featurizer.ids(text, config["max_tokens"], topic) for text, topic in zip(corpus.texts, topics)]
     return lambda rows, shuffle=False: SequenceBatches(sequences, rows, corpus.labels, batch_size, shuffle, seed)
 
 
-def probabilities(fitted, texts, batch_size=512):
-    """(len(texts), 2) class probabilities of a fitted classifier (an ensemble's: its members' mean)."""
+def probabilities(fitted, texts, topics=None, batch_size=512):
+    """(len(texts), 2) class probabilities of a fitted classifier (an ensemble's: its members' mean).
+
+    ``topics``: one per text, for a classifier that reads them (None otherwise).
+    """
     if "members" in fitted:
-        return np.mean([probabilities(member, texts, batch_size) for member in fitted["members"]], axis=0)
+        return np.mean([probabilities(member, texts, topics, batch_size) for member in fitted["members"]], axis=0)
     featurizer, config, model = fitted["featurizer"], fitted["config"], fitted["model"]
     model.eval()
     out = []
     with cr.no_grad():
         for start in range(0, len(texts), batch_size):
             chunk = texts[start:start + batch_size]
+            chunk_topics = [None] * len(chunk) if topics is None else topics[start:start + batch_size]
             if isinstance(featurizer, NgramHasher):
-                indices, offsets = featurizer.bags(chunk)
+                indices, offsets = featurizer.bags(chunk, None if topics is None else chunk_topics)
                 logits = model(cr.tensor(indices), cr.tensor(offsets))
             else:
-                batches = SequenceBatches([featurizer.ids(text, config["max_tokens"]) for text in chunk],
+                batches = SequenceBatches([featurizer.ids(text, config["max_tokens"], topic)
+                                           for text, topic in zip(chunk, chunk_topics)],
                                           np.arange(len(chunk)), None, len(chunk))
                 logits = model(*batches.batch(np.arange(len(chunk)))[0])
             out.append(F.softmax(logits, dim=1).numpy())

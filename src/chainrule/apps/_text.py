@@ -13,6 +13,11 @@ and punctuation marks. Both then go through the same two featurisers:
     The tokens seen at least ``min_count`` times in the training texts, most frequent first, for
     sequence models; id 0 pads and id 1 stands for every other token.
 
+Both can also read each text's *topic* (a product category, say, where the data has one):
+``NgramHasher(topics=True)`` adds every token n-gram once more crossed with the topic, and the topic
+itself, so the same words can weigh differently by topic ("thin" of a laptop, of a hotel's walls);
+a ``Vocabulary`` built with topics puts the topic's own id before each text's tokens.
+
 Both are described by a small dict (``settings()``), kept in the run folder so that prediction
 rebuilds exactly the featuriser the model was trained with.
 """
@@ -74,6 +79,8 @@ class NgramHasher:
             ids; None for none. Meant for English.
         words: for Chinese, the longest n-gram of the words jieba finds (``pip install
             'chainrule[zh]'``), read besides the character n-grams ("不好吃" also as 不 | 好吃); None for none.
+        topics: ``bags`` then needs a topic per text, and adds the topic and each token n-gram crossed
+            with it.
 
     >>> hasher = NgramHasher("en", max_n=2, buckets=1000)
     >>> indices, offsets = hasher.bags(["good food", "bad"])
@@ -81,7 +88,7 @@ class NgramHasher:
     (4, [0, 3])
     """
 
-    def __init__(self, language, max_n, buckets, subwords=None, chars=None, words=None):
+    def __init__(self, language, max_n, buckets, subwords=None, chars=None, words=None, topics=False):
         if language not in _LANGUAGES or int(max_n) < 1 or int(buckets) < 2 or not all(
                 span is None or len(span) == 2 and 1 <= span[0] <= span[1] for span in (subwords, chars)) or not (
                 words is None or language == "zh" and int(words) >= 1):
@@ -93,18 +100,22 @@ class NgramHasher:
         self.subwords = None if subwords is None else (int(subwords[0]), int(subwords[1]))
         self.chars = None if chars is None else (int(chars[0]), int(chars[1]))
         self.words = None if words is None else int(words)
+        self.topics = bool(topics)
         self._segmented = {}  # text -> its jieba words, so repeated featurising segments each text once
 
     def settings(self):
         return {"kind": "ngram-hasher", "language": self.language, "max_n": self.max_n, "buckets": self.buckets,
                 "subwords": None if self.subwords is None else list(self.subwords),
-                "chars": None if self.chars is None else list(self.chars), "words": self.words}
+                "chars": None if self.chars is None else list(self.chars), "words": self.words,
+                "topics": self.topics}
 
-    def bags(self, texts):
+    def bags(self, texts, topics=None):
         """``(indices, offsets)``: the n-gram ids of every text, concatenated, and where each text's start.
 
-        A text without tokens gets an empty bag (the model sees zeros for it).
+        A text without tokens gets an empty bag (the model sees zeros for it). ``topics``: one str per
+        text, needed (and read) when the hasher was made with ``topics=True``.
         """
+        topic_codes = self._topic_codes(texts, topics)
         token_lists = [tokenize(text, self.language) for text in texts]
         lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.int64)
         codes = token_codes([token for tokens in token_lists for token in tokens])
@@ -121,6 +132,13 @@ class NgramHasher:
                 mixed = gram[same_text] ^ (gram[same_text] >> np.uint64(29))
                 ids.append((mixed % np.uint64(self.buckets)).astype(np.int64))
                 owners.append(text_of[:count][same_text])
+                if topic_codes is not None:
+                    crossed = (mixed + topic_codes[owners[-1]]) * _MIX
+                    ids.append(((crossed ^ (crossed >> np.uint64(29))) % np.uint64(self.buckets)).astype(np.int64))
+                    owners.append(owners[-1])
+        if topic_codes is not None:
+            ids.append(self._hashed(list(topics), "^"))
+            owners.append(np.arange(len(texts)))
         extras = [(self.subwords, self._subword_ids, token_lists), (self.chars, self._char_ids, token_lists),
                   (self.words, self._word_ids, self._segment(texts) if self.words is not None else None)]
         for wanted, pieces_of, units in extras:
@@ -135,6 +153,15 @@ class NgramHasher:
         counts = np.bincount(owners, minlength=len(texts))
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         return ids[order], offsets
+
+    def _topic_codes(self, texts, topics):
+        """Each text's topic code (uint64), or None when the hasher does not read topics."""
+        if not self.topics:
+            return None
+        if topics is None or len(topics) != len(texts):
+            raise ChainruleError(f"NgramHasher: this hasher reads topics; expected one topic per text "
+                                 f"({len(texts)}), got {'none' if topics is None else len(topics)}.")
+        return token_codes(["^" + str(topic) for topic in topics])
 
     def _subword_ids(self, tokens):
         shortest, longest = self.subwords
@@ -186,38 +213,52 @@ def _jieba_cut():
 class Vocabulary:
     """Token ids for sequence models: the training tokens seen ``min_count`` times or more.
 
+    With ``topics`` (the training texts' topics), each text's ids start with its topic's id, which
+    comes after the tokens' ids; an unknown topic reads as UNKNOWN.
+
     >>> vocabulary = Vocabulary.build(["good good food", "bad food"], "en", min_count=2)
     >>> vocabulary.tokens                   # ids 2 and 3; "bad" (seen once) becomes UNKNOWN
     ['food', 'good']
     >>> vocabulary.sequences(["good bad food", "food"], max_length=4).tolist()
     [[3, 1, 2], [2, 0, 0]]
+    >>> Vocabulary("en", ["food"], topics=["hotel", "shop"]).ids("food", 4, topic="shop")
+    [4, 2]
     """
 
-    def __init__(self, language, tokens):
+    def __init__(self, language, tokens, topics=None):
         self.language, self.tokens = language, list(tokens)
+        self.topics = None if topics is None else list(topics)
         self.index = {token: position + 2 for position, token in enumerate(self.tokens)}
+        self.topic_index = {topic: position + len(self.tokens) + 2 for position, topic in enumerate(self.topics or [])}
 
     @classmethod
-    def build(cls, texts, language, min_count=2, max_size=50000):
+    def build(cls, texts, language, min_count=2, max_size=50000, topics=None):
         counts = Counter(token for text in texts for token in tokenize(text, language))
         frequent = sorted((token for token, count in counts.items() if count >= min_count),
                           key=lambda token: (-counts[token], token))
-        return cls(language, frequent[:max_size])
+        return cls(language, frequent[:max_size], None if topics is None else sorted(set(topics)))
 
     def __len__(self):
-        """The number of ids, padding and unknown included."""
-        return len(self.tokens) + 2
+        """The number of ids, padding, unknown and topics included."""
+        return len(self.tokens) + 2 + len(self.topic_index)
 
     def settings(self):
-        return {"kind": "vocabulary", "language": self.language, "tokens": self.tokens}
+        return {"kind": "vocabulary", "language": self.language, "tokens": self.tokens, "topics": self.topics}
 
-    def ids(self, text, max_length):
-        """The ids of the first ``max_length`` tokens of ``text``; an empty text is one unknown token."""
-        return [self.index.get(token, UNKNOWN) for token in tokenize(text, self.language)][:max_length] or [UNKNOWN]
+    def ids(self, text, max_length, topic=None):
+        """The ids of the first ``max_length`` tokens of ``text``, after its topic's id when the vocabulary
+        reads topics; an empty text is one unknown token."""
+        ids = [self.index.get(token, UNKNOWN) for token in tokenize(text, self.language)][:max_length] or [UNKNOWN]
+        if self.topics is None:
+            return ids
+        if topic is None:
+            raise ChainruleError(f"Vocabulary: this vocabulary reads topics; expected a topic for the text, got "
+                                 f"none (known topics: {self.topics}).")
+        return [self.topic_index.get(topic, UNKNOWN)] + ids
 
-    def sequences(self, texts, max_length):
+    def sequences(self, texts, max_length, topics=None):
         """(len(texts), L) int64 ids, L the longest text up to ``max_length``, padded with 0 at the end."""
-        rows = [self.ids(text, max_length) for text in texts]
+        rows = [self.ids(text, max_length, None if topics is None else topics[row]) for row, text in enumerate(texts)]
         out = np.full((len(rows), max(len(row) for row in rows)), PAD, dtype=np.int64)
         for row, ids in zip(out, rows):
             row[:len(ids)] = ids
@@ -229,8 +270,8 @@ def featurizer_from_settings(settings):
     kind = settings.get("kind")
     if kind == "ngram-hasher":
         return NgramHasher(settings["language"], settings["max_n"], settings["buckets"], settings.get("subwords"),
-                           settings.get("chars"), settings.get("words"))
+                           settings.get("chars"), settings.get("words"), settings.get("topics", False))
     if kind == "vocabulary":
-        return Vocabulary(settings["language"], settings["tokens"])
+        return Vocabulary(settings["language"], settings["tokens"], settings.get("topics"))
     raise ChainruleError(f"featurizer_from_settings: unknown featuriser; expected kind 'ngram-hasher' or "
                          f"'vocabulary', got {kind!r}.")

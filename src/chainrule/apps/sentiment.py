@@ -28,6 +28,12 @@ of them (the UCI Sentiment Labelled Sentences). Before any split, texts are stri
 dropped, texts that carry both labels dropped and repeated texts kept once, so no test text is also
 a training text; metrics.json lists what was dropped.
 
+``--topics`` lets every model read each review's topic beside its text, where the table has a
+``cat`` column (online_shopping_10_cats: the product category). The bags then also hold each
+n-gram crossed with the topic, so a phrase can weigh differently for a hotel and for a phone; the
+sequence models read the topic as a first token; the baseline gets the same crossed n-grams.
+``chainrule predict sentiment --topic 酒店 "..."`` then names the topic of the texts it classifies.
+
 Evaluation: a stratified held-out 20% for corpora of 5,000 texts or more; 10-fold stratified
 cross-validation below that (the mean and the spread over the folds). The baseline, TF-IDF of the
 same token n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
@@ -106,10 +112,14 @@ def add_arguments(parser):
     parser.add_argument("--limit", type=int, default=None, help="use a stratified sample of this many texts")
     parser.add_argument("--patience", type=int, default=2, help="epochs without a better validation loss "
                                                                "before stopping (default 2)")
+    parser.add_argument("--topics", action="store_true",
+                        help="the models also read each review's topic, the table's 'cat' column (e.g. the "
+                             "product category); predict then needs --topic")
 
 
 def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, epochs=None, lr=None, batch_size=None,
-          dim=None, max_n=None, words=None, buckets=None, folds=None, limit=None, patience=2, progress=None):
+          dim=None, max_n=None, words=None, buckets=None, folds=None, limit=None, patience=2, topics=False,
+          progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
@@ -124,6 +134,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
         folds: cross-validation folds; None chooses (10 for small corpora), 0 a held-out 20%.
         limit: train and test on a stratified sample of this many texts (quick checks).
         patience: early stopping's patience, in epochs.
+        topics: every model also reads each text's topic (the table's ``cat`` column).
         progress: a ProgressBar for the training runs, False for none; None: the default bar.
     """
     if data is None:
@@ -143,10 +154,15 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
     if words is not None and (corpus.language != "zh" or int(words) < 1):
         raise ChainruleError(f"train sentiment: bad --words; expected a positive number of words for a Chinese "
                              f"corpus, got {words} for a corpus in {corpus.language!r}.")
-    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets, words)
+    if topics and corpus.topics is None:
+        raise ChainruleError(f"train sentiment: --topics needs a topic per review; expected a table with a "
+                             f"'cat' column, got {corpus.name!r} without one.")
+    known_topics = sorted(set(corpus.topics)) if topics else None
+    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets, words, known_topics)
                for member in members]
     config = configs[0] if model != "ensemble" else {"model": model, "members": configs, "labels": list(LABELS),
-                                                     "max_n": configs[0]["max_n"], "buckets": configs[0]["buckets"]}
+                                                     "max_n": configs[0]["max_n"], "buckets": configs[0]["buckets"],
+                                                     "topics": known_topics}
     folds = (10 if len(corpus.texts) < SMALL_CORPUS else 0) if folds is None else int(folds)
     if folds == 1 or folds < 0 or folds > len(corpus.texts) // 2:
         raise ChainruleError(f"train sentiment: bad --folds; expected 0 (held-out split) or "
@@ -168,14 +184,15 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
     command = command_line("sentiment", data=str(data), seed=seed, model=model,
                            members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n, words=words, buckets=buckets, folds=folds,
-                           limit=limit, patience=None if patience == 2 else patience)
+                           limit=limit, patience=None if patience == 2 else patience, topics=bool(topics))
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
         "sources": corpus.sources, "language": corpus.language, "cleaning": corpus.cleaning,
         "cleaning_rule": CLEANING_RULE,
         "model": config["model"], "settings": {**(settings[model] if len(members) == 1 else settings),
                                                "max_n": config["max_n"], "words": words,
-                                               "buckets": config["buckets"], "patience": patience}, **report}))
+                                               "buckets": config["buckets"], "patience": patience,
+                                               "topics": known_topics}, **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
 
 
@@ -193,14 +210,17 @@ def _members(model, members):
     return chosen
 
 
-def _config(language, model, dim, max_n, buckets, words=None):
-    """What a model and its featuriser need, kept in sentiment.json (the GRU adds its vocabulary size)."""
+def _config(language, model, dim, max_n, buckets, words=None, topics=None):
+    """What a model and its featuriser need, kept in sentiment.json (the GRU adds its vocabulary size).
+
+    ``topics``: the training data's topics, when the model reads them (None when it does not).
+    """
     chinese = language == "zh"
     return {"model": model, "language": language, "dim": dim, "max_n": max_n or (3 if chinese else 2),
             "buckets": int(buckets or (2 ** 18 if chinese else 2 ** 17)),
             "subwords": None if chinese else ENGLISH_SUBWORDS,
             "chars": None if chinese else ENGLISH_CHARS, "words": words, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
-            "max_tokens": MAX_TOKENS,
+            "max_tokens": MAX_TOKENS, "topics": topics,
             "labels": list(LABELS)}
 
 
@@ -215,6 +235,8 @@ def _sample(corpus, limit, seed):
     rows = np.sort(rows)
     corpus.texts = [corpus.texts[row] for row in rows]
     corpus.labels = corpus.labels[rows]
+    if corpus.topics is not None:
+        corpus.topics = [corpus.topics[row] for row in rows]
     corpus.cleaning = {**corpus.cleaning, "sample of": int(limit)}
     return corpus
 
@@ -223,11 +245,10 @@ def _held_out(corpus, config, options):
     """Train on 80% (10% of it for early stopping), test on the stratified 20% left."""
     train_rows, test_rows = stratified_split(corpus.labels, test_size=0.2, seed=options["seed"])
     fitted = fit(corpus, train_rows, config, options)
-    accuracy, confusion = _score(probabilities(fitted, [corpus.texts[row] for row in test_rows]),
-                                 corpus.labels[test_rows])
+    accuracy, confusion = _score(_probabilities_of(fitted, corpus, test_rows), corpus.labels[test_rows])
     val_accuracy = _validation_accuracy(fitted, corpus, train_rows, options["seed"])
     baseline = _baseline(corpus, train_rows, test_rows, config)
-    target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
+    target, name = _target(corpus), baseline_name(corpus.language, config["max_n"], bool(config.get("topics")))
     epochs = epochs_of(fitted)
     lines = [f"{config['model']} model on {corpus.name} ({corpus.language}, {len(corpus.texts):,} texts): test "
              f"accuracy {accuracy:.4f} on the held-out 20% ({len(test_rows):,} texts) after {epochs} epochs; "
@@ -248,8 +269,7 @@ def _cross_validate(corpus, config, folds, options):
     for fold in range(folds):
         train_rows, test_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
         fitted = fit(corpus, train_rows, config, quiet)
-        accuracy, fold_confusion = _score(probabilities(fitted, [corpus.texts[row] for row in test_rows]),
-                                          corpus.labels[test_rows])
+        accuracy, fold_confusion = _score(_probabilities_of(fitted, corpus, test_rows), corpus.labels[test_rows])
         accuracies.append(accuracy)
         validation.append(_validation_accuracy(fitted, corpus, train_rows, options["seed"]))
         confusion = confusion + fold_confusion
@@ -258,7 +278,7 @@ def _cross_validate(corpus, config, folds, options):
     fitted = fit(corpus, np.arange(len(corpus.texts)), config, options)
     mean, spread = float(np.mean(accuracies)), float(np.std(accuracies))
     base_mean, base_spread = float(np.mean(baselines)), float(np.std(baselines))
-    target, name = _target(corpus), baseline_name(corpus.language, config["max_n"])
+    target, name = _target(corpus), baseline_name(corpus.language, config["max_n"], bool(config.get("topics")))
     lines = [f"{config['model']} model on {corpus.name} ({corpus.language}, {len(corpus.texts):,} texts), {folds}-fold "
              f"cross-validation: accuracy {mean:.4f} +- {spread:.4f}; {name} {base_mean:.4f} +- "
              f"{base_spread:.4f}" + (f"; target {target:.2f}" if target else "")]
@@ -285,7 +305,13 @@ def _fold_numbers(labels, folds, seed):
 def _validation_accuracy(fitted, corpus, train_rows, seed):
     """Accuracy on the training rows set aside for early stopping: the number to tune settings on."""
     _, val_rows = split_validation(corpus.labels, train_rows, seed)
-    return _score(probabilities(fitted, [corpus.texts[row] for row in val_rows]), corpus.labels[val_rows])[0]
+    return _score(_probabilities_of(fitted, corpus, val_rows), corpus.labels[val_rows])[0]
+
+
+def _probabilities_of(fitted, corpus, rows):
+    """The class probabilities of the texts ``rows`` of ``corpus`` (with their topics, if the model reads them)."""
+    topics = [corpus.topics[row] for row in rows] if fitted["config"].get("topics") else None
+    return probabilities(fitted, [corpus.texts[row] for row in rows], topics)
 
 
 def _score(probabilities, labels):
@@ -295,17 +321,24 @@ def _score(probabilities, labels):
 
 def _baseline(corpus, train_rows, test_rows, config):
     texts = np.array(corpus.texts, dtype=object)
+    topics = np.array(corpus.topics, dtype=object) if config.get("topics") else None
     return tfidf_logistic_regression(list(texts[train_rows]), corpus.labels[train_rows], list(texts[test_rows]),
-                                     corpus.labels[test_rows], corpus.language, config["max_n"])
+                                     corpus.labels[test_rows], corpus.language, config["max_n"],
+                                     None if topics is None else (list(topics[train_rows]), list(topics[test_rows])))
 
 
 def add_predict_arguments(parser):
     """``chainrule predict sentiment "这家店的菜很好吃" "Great food!"``."""
     parser.add_argument("inputs", nargs="+", help="texts to classify (quote each one)")
+    parser.add_argument("--topic", default=None,
+                        help="the texts' topic (e.g. the product category), for a model trained with --topics")
 
 
-def predict(inputs, run="runs/sentiment"):
-    """The label and its probability for each text, one line each, from the run folder ``run``."""
+def predict(inputs, run="runs/sentiment", topic=None):
+    """The label and its probability for each text, one line each, from the run folder ``run``.
+
+    ``topic``: the texts' topic, needed by (and only by) a model trained with ``--topics``.
+    """
     run = Path(run)
     if not (run / SETTINGS_FILE).is_file() or not (run / "checkpoint.npz").is_file():
         raise ChainruleError(f"predict sentiment: {str(run)!r} is not a trained sentiment run; expected "
@@ -313,6 +346,11 @@ def predict(inputs, run="runs/sentiment"):
                              f"--data PATH --out {run}).")
     fitted = load(run / "checkpoint.npz", run / SETTINGS_FILE)
     texts = [str(text) for text in inputs]
-    labels = fitted["config"]["labels"]
+    labels, known = fitted["config"]["labels"], fitted["config"].get("topics")
+    if (topic is None) != (known is None) or known is not None and topic not in known:
+        expected = f"--topic, one of {known}" if known else "no --topic (the model was trained without --topics)"
+        raise ChainruleError(f"predict sentiment: bad topic for the run {str(run)!r}; expected {expected}, got "
+                             f"{'none' if topic is None else repr(topic)}.")
+    topics = None if topic is None else [topic] * len(texts)
     return [f"{labels[int(row.argmax())]} {row.max():.3f}  {text}"
-            for text, row in zip(texts, probabilities(fitted, texts))]
+            for text, row in zip(texts, probabilities(fitted, texts, topics))]
