@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.apps import sentiment
+from chainrule.apps import _sentiment_fit, sentiment
 from chainrule.apps._sentiment_fit import load, probabilities
 from chainrule.apps._sentiment_models import CnnClassifier
-from chainrule.apps._sentiment_data import load_corpus
+from chainrule.apps._sentiment_data import load_corpus, with_extra
 from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settings
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
@@ -282,3 +282,55 @@ def test_models_read_topics_end_to_end(shared_data, waimai, tmp_path, capsys):
     sentiment.train(out=tmp_path / "plain", data=waimai, limit=100, folds=0, **QUICK)
     with pytest.raises(ChainruleError, match="trained without --topics"):
         sentiment.predict(["好吃"], run=tmp_path / "plain", topic="酒店")
+
+
+def test_extra_data_joins_after_the_corpus_without_its_texts(tmp_path):
+    (tmp_path / "food.csv").write_text("label,review\n1,好吃\n0,太慢了\n1,很快\n", encoding="utf-8")
+    (tmp_path / "shop.csv").write_text("cat,label,review\n手机,0,太慢了\n酒店,1,很干净\n手机,0,太薄\n",
+                                       encoding="utf-8")
+    food, shop = load_corpus(tmp_path / "food.csv"), load_corpus(tmp_path / "shop.csv")
+    joined = with_extra(food, [shop])
+    assert joined.texts == ["好吃", "太慢了", "很快", "很干净", "太薄"] and joined.labels.tolist() == [1, 0, 1, 1, 0]
+    assert joined.own == 3 and joined.training_only == 2 and joined.sources == ["food.csv"]
+    assert joined.topics == ["food.csv"] * 3 + ["shop.csv"] * 2
+    assert with_extra(food, [shop], by_category=True).topics[3:] == ["酒店", "手机"]
+    assert joined.cleaning["extra data"] == [{"data": "shop.csv", "texts kept": 2,
+                                              "texts dropped (held by an earlier corpus)": 1}]
+    (tmp_path / "english.csv").write_text("label,review\n1,good food\n0,too slow\n", encoding="utf-8")
+    with pytest.raises(ChainruleError, match="expected 'zh' texts like 'food.csv', got 'en'"):
+        with_extra(food, [load_corpus(tmp_path / "english.csv")])
+
+
+def test_extra_data_is_trained_on_but_never_validated_or_tested(shared_data, waimai, tmp_path, monkeypatch,
+                                                                 capsys):
+    shop = shared_data("online-shopping-10-cats") / "online_shopping_10_cats.zip"
+    seen = []
+
+    class RecordingBatches(_sentiment_fit.BagBatches):
+        def __init__(self, indices, offsets, rows, labels, batch_size, shuffle=False, seed=0, drop=0.0):
+            seen.append((shuffle, np.asarray(rows)))
+            super().__init__(indices, offsets, rows, labels, batch_size, shuffle, seed, drop)
+
+    monkeypatch.setattr(_sentiment_fit, "BagBatches", RecordingBatches)
+    plain = sentiment.train(out=tmp_path / "plain", data=waimai, limit=300, folds=0, **QUICK)
+    seen.clear()
+    run = tmp_path / "extra"
+    joined = sentiment.train(out=run, data=waimai, extra_data=[shop], limit=300, folds=0, **QUICK)
+    assert joined.metrics["split"] == plain.metrics["split"] == {"train": 240, "test": 60}
+    (trained, fit_rows), (stopped, val_rows) = seen
+    assert trained and not stopped
+    assert set(range(300, 600)) <= set(fit_rows.tolist()) and val_rows.max() < 300   # shop rows: training only
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["cleaning"]["extra data"][0]["data"] == shop.name
+    assert metrics["settings"]["extra_data"] == [shop.name] and f"--extra-data {shop}" in metrics["command"]
+    assert "crossed with the topic" in metrics["measures"][0]["baseline"]["name"]
+    assert main(["predict", "sentiment", "--run", str(run), "这家店的菜很好吃"]) == 0   # its own topic by default
+    assert capsys.readouterr().out.strip().endswith("这家店的菜很好吃")
+    fitted = load(run / "checkpoint.npz", run / "sentiment.json")
+    assert fitted["config"]["own_topic"] == waimai.name
+    own, other = (probabilities(fitted, ["送餐很快"], [topic])[0] for topic in (waimai.name, shop.name))
+    assert not np.allclose(own, other)                                           # the corpus mark counts
+    label = sentiment.LABELS[int(own.argmax())]
+    assert sentiment.predict(["送餐很快"], run=run) == [f"{label} {own.max():.3f}  送餐很快"]
+    with pytest.raises(ChainruleError, match="expected --topic, one of"):
+        sentiment.predict(["好吃"], run=run, topic="酒店")

@@ -65,14 +65,18 @@ def measure(name, value, target=None, baseline=None, baseline_name=None, higher_
 def command_line(app, **options):
     """The ``chainrule train`` command that reproduces a run, e.g. ``chainrule train mnist --seed 0``.
 
-    Options whose value is None or False are left out; True becomes a bare flag.
+    Options whose value is None or False are left out; True becomes a bare flag; a list repeats the
+    flag once per item.
     """
     words = ["chainrule", "train", app]
     for key, value in options.items():
         if value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
-        words += [flag] if value is True else [flag, str(value)]
+        if isinstance(value, (list, tuple)):
+            words += [part for item in value for part in (flag, str(item))]
+        else:
+            words += [flag] if value is True else [flag, str(value)]
     return shlex.join(words)
 
 

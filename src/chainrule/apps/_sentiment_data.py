@@ -18,6 +18,10 @@ Every corpus is cleaned the same way before any split, and the counts are kept f
 a leading byte order mark and surrounding white space are stripped, empty texts dropped, texts
 that occur with both labels dropped (their label is noise), and repeated texts kept once (with the
 topic of their first row), so that no test text also sits in the training rows.
+
+``with_extra`` adds the labelled texts of other corpora (``--extra-data``) after a corpus's own, for
+training only: they are never validation or test rows, and a text the corpus itself holds is dropped
+from them, so none can leak into a test.
 """
 
 import csv
@@ -30,7 +34,7 @@ import numpy as np
 
 from chainrule.errors import ChainruleError
 
-__all__ = ["Corpus", "load_corpus", "clean_corpus", "language_of"]
+__all__ = ["Corpus", "load_corpus", "clean_corpus", "language_of", "with_extra"]
 
 _LABEL_COLUMN, _TEXT_COLUMN, _TOPIC_COLUMN = "label", "review", "cat"
 
@@ -47,6 +51,8 @@ class Corpus:
         cleaning: counts of rows read and of rows dropped, and why.
         sources: the names of the files read, in order.
         topics: list of str, each text's topic (its table's ``cat`` column), or None without one.
+        training_only: how many of the last texts come from other corpora (``with_extra``), to train
+            on and never to validate or test on; the corpus's own texts are the first ``own`` ones.
     """
     name: str
     texts: list
@@ -55,6 +61,48 @@ class Corpus:
     cleaning: dict = field(default_factory=dict)
     sources: list = field(default_factory=list)
     topics: list = None
+    training_only: int = 0
+
+    @property
+    def own(self):
+        """The number of the corpus's own texts (the rows to split into training, validation and test)."""
+        return len(self.texts) - self.training_only
+
+
+def with_extra(corpus, extras, by_category=False):
+    """``corpus`` followed by the texts of the corpora ``extras`` that it does not hold itself, to train on.
+
+    Every text gets a topic, so the models can tell what holds in every corpus from what holds in one:
+    its corpus's name, or with ``by_category`` its table's category (``cat`` column), where a
+    corpus without one falls back to its name. ``corpus.cleaning["extra data"]`` counts, per extra
+    corpus, the texts kept and those dropped because an earlier corpus holds them.
+
+    Raises:
+        ChainruleError: an extra corpus in another language than ``corpus``.
+    """
+    seen = set(corpus.texts)
+    texts, labels, topics, counts = list(corpus.texts), [corpus.labels], list(_topics_of(corpus, by_category)), []
+    for extra in extras:
+        if extra.language != corpus.language:
+            raise ChainruleError(f"sentiment: extra data in another language; expected {corpus.language!r} texts "
+                                 f"like {corpus.name!r}, got {extra.language!r} texts in {extra.name!r}.")
+        rows = [row for row, text in enumerate(extra.texts) if text not in seen]
+        extra_topics = _topics_of(extra, by_category)
+        texts += [extra.texts[row] for row in rows]
+        labels.append(extra.labels[rows])
+        topics += [extra_topics[row] for row in rows]
+        seen.update(extra.texts)
+        counts.append({"data": extra.name, "texts kept": len(rows),
+                       "texts dropped (held by an earlier corpus)": len(extra.texts) - len(rows)})
+    cleaning = {**corpus.cleaning, "extra data": counts}
+    return Corpus(corpus.name, texts, np.concatenate(labels), corpus.language, cleaning, corpus.sources, topics,
+                  training_only=len(texts) - len(corpus.texts))
+
+
+def _topics_of(corpus, by_category):
+    if by_category and corpus.topics is not None:
+        return corpus.topics
+    return [corpus.name] * len(corpus.texts)
 
 
 def load_corpus(path, owner="sentiment"):

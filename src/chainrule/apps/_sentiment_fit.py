@@ -31,6 +31,8 @@ NGRAM_DROP = 0.3  # the chance each n-gram of a training bag is left out (BagBat
 def fit(corpus, train_rows, config, options):
     """Train the classifier ``config`` describes on ``train_rows`` (10% held back for early stopping).
 
+    ``train_rows`` are rows of the corpus's own texts; the texts of its extra data (``corpus.training_only``)
+    join the 90% trained on, never the rows stopped on.
     ``options``: ``settings`` (per model name: epochs, lr, batch_size), ``patience``, ``seed`` and
     ``bar`` (a function returning a progress callback or None).
     """
@@ -40,6 +42,7 @@ def fit(corpus, train_rows, config, options):
     settings, seed = options["settings"][config["model"]], options["seed"]
     cr.manual_seed(seed)
     fit_rows, val_rows = split_validation(corpus.labels, train_rows, seed)
+    fit_rows = np.concatenate([fit_rows, np.arange(corpus.own, len(corpus.texts))])
     featurizer, config = _featurizer(corpus, fit_rows, config)
     batches = _batches(featurizer, corpus, config, settings["batch_size"], seed)
     model = build_model(config)

@@ -34,6 +34,14 @@ n-gram crossed with the topic, so a phrase can weigh differently for a hotel and
 sequence models read the topic as a first token; the baseline gets the same crossed n-grams.
 ``chainrule predict sentiment --topic 酒店 "..."`` then names the topic of the texts it classifies.
 
+``--extra-data PATH`` (repeatable) adds the labelled texts of other corpora to the training rows:
+e.g. online-shopping reviews when the corpus is food-delivery reviews. They never become validation
+or test rows, and a text of the corpus itself is dropped from them. Every text is marked with the
+corpus it comes from (or with ``--topics``, its category), read like a topic, so the models learn
+which n-grams mean the same everywhere and which only in one corpus (feature augmentation, as in
+Daumé's "frustratingly easy" domain adaptation); the baseline trains on the same texts, crossed the
+same way. Prediction marks new texts as the corpus's own.
+
 Evaluation: a stratified held-out 20% for corpora of 5,000 texts or more; 10-fold stratified
 cross-validation below that (the mean and the spread over the folds). The baseline, TF-IDF of the
 same token n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
@@ -53,7 +61,7 @@ import numpy as np
 import chainrule as cr
 from chainrule.apps._run import AppResult, RunFolder, Stopwatch, command_line, measure
 from chainrule.apps._sentiment_baseline import baseline_name, tfidf_logistic_regression
-from chainrule.apps._sentiment_data import load_corpus
+from chainrule.apps._sentiment_data import load_corpus, with_extra
 from chainrule.apps._sentiment_fit import epochs_of, fit, histories, load, probabilities, save, split_validation
 from chainrule.apps._sentiment_models import MODELS
 from chainrule.data import stratified_split
@@ -109,17 +117,21 @@ def add_arguments(parser):
     parser.add_argument("--folds", type=int, default=None,
                         help=f"cross-validation folds (default 10 under {SMALL_CORPUS:,} texts, else a "
                              f"held-out 20%%); 0 forces the held-out split")
-    parser.add_argument("--limit", type=int, default=None, help="use a stratified sample of this many texts")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use a stratified sample of this many texts (and as many of each --extra-data)")
     parser.add_argument("--patience", type=int, default=2, help="epochs without a better validation loss "
                                                                "before stopping (default 2)")
     parser.add_argument("--topics", action="store_true",
                         help="the models also read each review's topic, the table's 'cat' column (e.g. the "
                              "product category); predict then needs --topic")
+    parser.add_argument("--extra-data", action="append", default=None, metavar="PATH",
+                        help="more labelled texts from another corpus, in any layout --data reads, to train on "
+                             "(never to validate or test on); repeat for several")
 
 
 def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, epochs=None, lr=None, batch_size=None,
           dim=None, max_n=None, words=None, buckets=None, folds=None, limit=None, patience=2, topics=False,
-          progress=None):
+          extra_data=None, progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
@@ -132,9 +144,12 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
         words: Chinese only: the bag (bag, nb) also reads the 1..``words``-grams of jieba's words; None: none.
         buckets: hashed n-gram ids of the bag; None: 2^18 (Chinese) or 2^17 (English, fewer distinct n-grams).
         folds: cross-validation folds; None chooses (10 for small corpora), 0 a held-out 20%.
-        limit: train and test on a stratified sample of this many texts (quick checks).
+        limit: train and test on a stratified sample of this many texts, and as many of each extra
+            corpus (quick checks).
         patience: early stopping's patience, in epochs.
         topics: every model also reads each text's topic (the table's ``cat`` column).
+        extra_data: paths of other labelled corpora whose texts join the training rows only (see the
+            module's docstring); each text then also carries its corpus as its topic.
         progress: a ProgressBar for the training runs, False for none; None: the default bar.
     """
     if data is None:
@@ -157,16 +172,23 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
     if topics and corpus.topics is None:
         raise ChainruleError(f"train sentiment: --topics needs a topic per review; expected a table with a "
                              f"'cat' column, got {corpus.name!r} without one.")
-    known_topics = sorted(set(corpus.topics)) if topics else None
-    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets, words, known_topics)
-               for member in members]
+    own_topic = None
+    if extra_data:
+        extras = [load_corpus(path, owner="train sentiment") for path in extra_data]
+        if limit is not None:
+            extras = [_sample(extra, limit, seed) for extra in extras]
+        corpus = with_extra(corpus, extras, by_category=topics)
+        own_topic = None if topics else corpus.name
+    known_topics = sorted(set(corpus.topics)) if topics or extra_data else None
+    configs = [_config(corpus.language, member, settings[member]["dim"], max_n, buckets, words, known_topics,
+                       own_topic) for member in members]
     config = configs[0] if model != "ensemble" else {"model": model, "members": configs, "labels": list(LABELS),
                                                      "max_n": configs[0]["max_n"], "buckets": configs[0]["buckets"],
-                                                     "topics": known_topics}
-    folds = (10 if len(corpus.texts) < SMALL_CORPUS else 0) if folds is None else int(folds)
-    if folds == 1 or folds < 0 or folds > len(corpus.texts) // 2:
+                                                     "topics": known_topics, "own_topic": own_topic}
+    folds = (10 if corpus.own < SMALL_CORPUS else 0) if folds is None else int(folds)
+    if folds == 1 or folds < 0 or folds > corpus.own // 2:
         raise ChainruleError(f"train sentiment: bad --folds; expected 0 (held-out split) or "
-                             f"2..{len(corpus.texts) // 2}, got {folds}.")
+                             f"2..{corpus.own // 2}, got {folds}.")
     bar = (lambda: None) if progress is False else (lambda: progress or ProgressBar())
     trainer_options = dict(settings=settings, patience=patience, seed=seed, bar=bar)
     folder = RunFolder(out)
@@ -184,7 +206,8 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
     command = command_line("sentiment", data=str(data), seed=seed, model=model,
                            members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n, words=words, buckets=buckets, folds=folds,
-                           limit=limit, patience=None if patience == 2 else patience, topics=bool(topics))
+                           limit=limit, patience=None if patience == 2 else patience, topics=bool(topics),
+                           extra_data=[str(path) for path in extra_data or ()] or None)
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
         "sources": corpus.sources, "language": corpus.language, "cleaning": corpus.cleaning,
@@ -192,7 +215,9 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
         "model": config["model"], "settings": {**(settings[model] if len(members) == 1 else settings),
                                                "max_n": config["max_n"], "words": words,
                                                "buckets": config["buckets"], "patience": patience,
-                                               "topics": known_topics}, **report}))
+                                               "topics": known_topics,
+                                               "extra_data": [Path(path).name for path in extra_data or ()]},
+        **report}))
     return AppResult(metrics=report, lines=report.pop("lines"), files=files)
 
 
@@ -210,17 +235,19 @@ def _members(model, members):
     return chosen
 
 
-def _config(language, model, dim, max_n, buckets, words=None, topics=None):
+def _config(language, model, dim, max_n, buckets, words=None, topics=None, own_topic=None):
     """What a model and its featuriser need, kept in sentiment.json (the GRU adds its vocabulary size).
 
     ``topics``: the training data's topics, when the model reads them (None when it does not).
+    ``own_topic``: the topic of the corpus's own texts when extra data marks each text with its
+    corpus (prediction gives it to new texts); None otherwise.
     """
     chinese = language == "zh"
     return {"model": model, "language": language, "dim": dim, "max_n": max_n or (3 if chinese else 2),
             "buckets": int(buckets or (2 ** 18 if chinese else 2 ** 17)),
             "subwords": None if chinese else ENGLISH_SUBWORDS,
             "chars": None if chinese else ENGLISH_CHARS, "words": words, "hidden": GRU_HIDDEN, "filters": CNN_FILTERS,
-            "max_tokens": MAX_TOKENS, "topics": topics,
+            "max_tokens": MAX_TOKENS, "topics": topics, "own_topic": own_topic,
             "labels": list(LABELS)}
 
 
@@ -243,7 +270,7 @@ def _sample(corpus, limit, seed):
 
 def _held_out(corpus, config, options):
     """Train on 80% (10% of it for early stopping), test on the stratified 20% left."""
-    train_rows, test_rows = stratified_split(corpus.labels, test_size=0.2, seed=options["seed"])
+    train_rows, test_rows = stratified_split(corpus.labels[:corpus.own], test_size=0.2, seed=options["seed"])
     fitted = fit(corpus, train_rows, config, options)
     accuracy, confusion = _score(_probabilities_of(fitted, corpus, test_rows), corpus.labels[test_rows])
     val_accuracy = _validation_accuracy(fitted, corpus, train_rows, options["seed"])
@@ -263,7 +290,7 @@ def _held_out(corpus, config, options):
 
 def _cross_validate(corpus, config, folds, options):
     """Stratified k-fold cross-validation of the model and the baseline; then a model on all texts."""
-    fold_of = _fold_numbers(corpus.labels, folds, options["seed"])
+    fold_of = _fold_numbers(corpus.labels[:corpus.own], folds, options["seed"])
     quiet = {**options, "bar": lambda: None}
     accuracies, baselines, confusion, epochs, validation = [], [], 0, [], []
     for fold in range(folds):
@@ -275,7 +302,7 @@ def _cross_validate(corpus, config, folds, options):
         confusion = confusion + fold_confusion
         epochs.append(epochs_of(fitted))
         baselines.append(_baseline(corpus, train_rows, test_rows, config))
-    fitted = fit(corpus, np.arange(len(corpus.texts)), config, options)
+    fitted = fit(corpus, np.arange(corpus.own), config, options)
     mean, spread = float(np.mean(accuracies)), float(np.std(accuracies))
     base_mean, base_spread = float(np.mean(baselines)), float(np.std(baselines))
     target, name = _target(corpus), baseline_name(corpus.language, config["max_n"], bool(config.get("topics")))
@@ -320,6 +347,7 @@ def _score(probabilities, labels):
 
 
 def _baseline(corpus, train_rows, test_rows, config):
+    train_rows = np.concatenate([train_rows, np.arange(corpus.own, len(corpus.texts))])  # and the extra data
     texts = np.array(corpus.texts, dtype=object)
     topics = np.array(corpus.topics, dtype=object) if config.get("topics") else None
     return tfidf_logistic_regression(list(texts[train_rows]), corpus.labels[train_rows], list(texts[test_rows]),
@@ -337,7 +365,8 @@ def add_predict_arguments(parser):
 def predict(inputs, run="runs/sentiment", topic=None):
     """The label and its probability for each text, one line each, from the run folder ``run``.
 
-    ``topic``: the texts' topic, needed by (and only by) a model trained with ``--topics``.
+    ``topic``: the texts' topic, needed by (and only by) a model trained with ``--topics``. A model
+    trained with ``--extra-data`` alone marks the texts as its own corpus's unless ``topic`` names another.
     """
     run = Path(run)
     if not (run / SETTINGS_FILE).is_file() or not (run / "checkpoint.npz").is_file():
@@ -347,6 +376,7 @@ def predict(inputs, run="runs/sentiment", topic=None):
     fitted = load(run / "checkpoint.npz", run / SETTINGS_FILE)
     texts = [str(text) for text in inputs]
     labels, known = fitted["config"]["labels"], fitted["config"].get("topics")
+    topic = fitted["config"].get("own_topic") if topic is None else topic
     if (topic is None) != (known is None) or known is not None and topic not in known:
         expected = f"--topic, one of {known}" if known else "no --topic (the model was trained without --topics)"
         raise ChainruleError(f"predict sentiment: bad topic for the run {str(run)!r}; expected {expected}, got "
