@@ -149,7 +149,8 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
         patience: early stopping's patience, in epochs.
         topics: every model also reads each text's topic (the table's ``cat`` column).
         extra_data: paths of other labelled corpora whose texts join the training rows only (see the
-            module's docstring); each text then also carries its corpus as its topic.
+            module's docstring); each text then also carries its corpus (with ``topics``, its
+            category) as its topic.
         progress: a ProgressBar for the training runs, False for none; None: the default bar.
     """
     if data is None:
