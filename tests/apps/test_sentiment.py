@@ -296,6 +296,10 @@ def test_extra_data_joins_after_the_corpus_without_its_texts(tmp_path):
     assert with_extra(food, [shop], by_category=True).topics[3:] == ["酒店", "手机"]
     assert joined.cleaning["extra data"] == [{"data": "shop.csv", "texts kept": 2,
                                               "texts dropped (held by an earlier corpus)": 1}]
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "food.csv").write_text("label,review\n1,很香\n0,很咸\n", encoding="utf-8")
+    also = with_extra(food, [shop, load_corpus(tmp_path / "more" / "food.csv")])
+    assert also.texts[-2:] == ["很香", "很咸"] and also.topics[-1] == "food.csv #3"   # a file name taken
     (tmp_path / "english.csv").write_text("label,review\n1,good food\n0,too slow\n", encoding="utf-8")
     with pytest.raises(ChainruleError, match="expected 'zh' texts like 'food.csv', got 'en'"):
         with_extra(food, [load_corpus(tmp_path / "english.csv")])

@@ -73,36 +73,38 @@ def with_extra(corpus, extras, by_category=False):
     """``corpus`` followed by the texts of the corpora ``extras`` that it does not hold itself, to train on.
 
     Every text gets a topic, so the models can tell what holds in every corpus from what holds in one:
-    its corpus's name, or with ``by_category`` its table's category (``cat`` column), where a
-    corpus without one falls back to its name. ``corpus.cleaning["extra data"]`` counts, per extra
-    corpus, the texts kept and those dropped because an earlier corpus holds them.
+    its corpus's name (an extra corpus whose file name an earlier one has gets " #2", " #3"... by its
+    place), or with ``by_category`` its table's category (``cat`` column), where a corpus without
+    one falls back to its name. ``corpus.cleaning["extra data"]`` counts, per extra corpus, the texts
+    kept and those dropped because an earlier corpus holds them.
 
     Raises:
         ChainruleError: an extra corpus in another language than ``corpus``.
     """
-    seen = set(corpus.texts)
-    texts, labels, topics, counts = list(corpus.texts), [corpus.labels], list(_topics_of(corpus, by_category)), []
+    seen, names, counts = set(corpus.texts), [corpus.name], []
+    texts, labels, topics = list(corpus.texts), [corpus.labels], _topics_of(corpus, corpus.name, by_category)
     for extra in extras:
         if extra.language != corpus.language:
             raise ChainruleError(f"sentiment: extra data in another language; expected {corpus.language!r} texts "
                                  f"like {corpus.name!r}, got {extra.language!r} texts in {extra.name!r}.")
         rows = [row for row, text in enumerate(extra.texts) if text not in seen]
-        extra_topics = _topics_of(extra, by_category)
+        names.append(extra.name if extra.name not in names else f"{extra.name} #{len(names) + 1}")
+        extra_topics = _topics_of(extra, names[-1], by_category)
         texts += [extra.texts[row] for row in rows]
         labels.append(extra.labels[rows])
         topics += [extra_topics[row] for row in rows]
         seen.update(extra.texts)
-        counts.append({"data": extra.name, "texts kept": len(rows),
+        counts.append({"data": names[-1], "texts kept": len(rows),
                        "texts dropped (held by an earlier corpus)": len(extra.texts) - len(rows)})
     cleaning = {**corpus.cleaning, "extra data": counts}
     return Corpus(corpus.name, texts, np.concatenate(labels), corpus.language, cleaning, corpus.sources, topics,
                   training_only=len(texts) - len(corpus.texts))
 
 
-def _topics_of(corpus, by_category):
+def _topics_of(corpus, name, by_category):
     if by_category and corpus.topics is not None:
-        return corpus.topics
-    return [corpus.name] * len(corpus.texts)
+        return list(corpus.topics)
+    return [name] * len(corpus.texts)
 
 
 def load_corpus(path, owner="sentiment"):
