@@ -68,6 +68,11 @@ class Corpus:
         """The number of the corpus's own texts (the rows to split into training, validation and test)."""
         return len(self.texts) - self.training_only
 
+    @property
+    def extra_rows(self):
+        """The rows of the texts from other corpora, to train on only."""
+        return np.arange(self.own, len(self.texts))
+
 
 def with_extra(corpus, extras, by_category=False):
     """``corpus`` followed by the texts of the corpora ``extras`` that it does not hold itself, to train on.

@@ -42,7 +42,7 @@ def fit(corpus, train_rows, config, options):
     settings, seed = options["settings"][config["model"]], options["seed"]
     cr.manual_seed(seed)
     fit_rows, val_rows = split_validation(corpus.labels, train_rows, seed)
-    fit_rows = np.concatenate([fit_rows, np.arange(corpus.own, len(corpus.texts))])
+    fit_rows = np.concatenate([fit_rows, corpus.extra_rows])
     featurizer, config = _featurizer(corpus, fit_rows, config)
     batches = _batches(featurizer, corpus, config, settings["batch_size"], seed)
     model = build_model(config)

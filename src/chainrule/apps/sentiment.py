@@ -348,7 +348,7 @@ def _score(probabilities, labels):
 
 
 def _baseline(corpus, train_rows, test_rows, config):
-    train_rows = np.concatenate([train_rows, np.arange(corpus.own, len(corpus.texts))])  # and the extra data
+    train_rows = np.concatenate([train_rows, corpus.extra_rows])
     texts = np.array(corpus.texts, dtype=object)
     topics = np.array(corpus.topics, dtype=object) if config.get("topics") else None
     return tfidf_logistic_regression(list(texts[train_rows]), corpus.labels[train_rows], list(texts[test_rows]),
