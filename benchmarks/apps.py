@@ -66,6 +66,12 @@ RUNS = (
           ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
            "--words", "3", "--buckets", "1048576", "--patience", "3", "--seed", str(seed)))
       for seed in (1, 2, 3, 4)),  # four more held-out splits, as for waimai
+    # the same, also trained on the waimai reviews (each text marked with its corpus)
+    *(Run("sentiment-shopping-extra" + (f"-seed{seed}" if seed else ""), "sentiment",
+          ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
+           "--words", "3", "--buckets", "1048576", "--patience", "3", "--seed", str(seed),
+           "--extra-data", "{data}/waimai-10k/waimai_10k.csv"))
+      for seed in (0, 1, 2, 3, 4)),
     # the same models also reading each review's product category (the table's cat column)
     *(Run("sentiment-shopping-topics" + (f"-seed{seed}" if seed else ""), "sentiment",
           ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
