@@ -187,7 +187,7 @@ def test_recurrence_functions_check_their_shapes():
         lstm_recurrence(cr.zeros(3, 2, 8), cr.zeros(2, 2, dtype="float64"), cr.zeros(2, 2), cr.zeros(8, 2))
 
 
-@pytest.mark.parametrize("name", ["rnn_recurrence", "lstm_recurrence", "gru_recurrence"])
+@pytest.mark.parametrize("name", ["rnn_recurrence", "lstm_recurrence", "lstm_layer", "gru_recurrence"])
 def test_recurrence_backward_on_tensors_agrees_with_the_array_backward(name):
     # create_graph=True runs the backward on Tensors (recomputing the steps); its first-order result
     # must equal the ordinary array backward, which the all-functions test checks numerically.
@@ -230,3 +230,78 @@ def test_lstm_keeps_its_states_once_and_builds_the_gate_gradient_in_place():
         tracemalloc.stop()
     assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
     assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("options", [{}, {"reverse": True}, {"lengths": (5, 2, 3)}, {"lengths": (5, 2, 3), "reverse": True}],
+                         ids=["forward", "reverse", "lengths", "reverse-lengths"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_lstm_layer_equals_the_recurrence_on_its_input_projection(dtype, options, bias):
+    # lstm_layer keeps its arrays feature-major; lstm_recurrence, fed x W_ih^T + b, keeps them batch-major:
+    # the same states and the same gradient of every input, to rounding.
+    from chainrule.ops.recurrent import lstm_layer, lstm_recurrence
+    steps, batch, features, hidden = 5, 3, 4, 6
+    rng = np.random.default_rng(1)
+    shapes = [(steps, batch, features), (batch, hidden), (batch, hidden), (4 * hidden, features), (4 * hidden, hidden),
+              (4 * hidden,)][:6 if bias else 5]
+    arrays = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    weights = cr.tensor(rng.standard_normal((steps, batch, 2 * hidden)).astype(dtype))
+    results = []
+    for fused in (True, False):
+        x, h0, c0, weight_ih, weight_hh, *b = inputs = [cr.tensor(a, requires_grad=True) for a in arrays]
+        if fused:
+            out = lstm_layer(*inputs, **options)
+        else:
+            gates = x.reshape(steps * batch, features) @ weight_ih.T
+            gates = (gates + b[0] if bias else gates).reshape(steps, batch, 4 * hidden)
+            out = lstm_recurrence(gates, h0, c0, weight_hh, **options)
+        (out * weights).sum().backward()
+        results.append([out.numpy()] + [t.grad.numpy() for t in inputs])
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    for fused, plain in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=tolerance, atol=tolerance * np.abs(plain).max())
+
+
+def test_lstm_layer_keeps_its_states_once_and_holds_one_gate_sized_array_in_backward():
+    # Forward keeps the gates' activations (G bytes), tanh(c_t) and the states it returns (1.75 G).
+    # Backward holds the gates' gradient and lays it out for the weight products a few steps at a
+    # time (a peak of 2.8 G when it made a second gate-sized array for them).
+    import tracemalloc
+    from chainrule.ops.recurrent import lstm_layer
+    steps, batch, hidden, features = 32, 16, 16, 8
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((steps, batch, features)).astype(np.float32), requires_grad=True)
+    h0, c0 = cr.zeros(batch, hidden), cr.zeros(batch, hidden)
+    weight_ih = cr.tensor((rng.standard_normal((4 * hidden, features)) * 0.1).astype(np.float32), requires_grad=True)
+    weight_hh = cr.tensor((rng.standard_normal((4 * hidden, hidden)) * 0.1).astype(np.float32), requires_grad=True)
+    grad = cr.tensor(np.ones((steps, batch, 2 * hidden), np.float32))
+    size = steps * batch * 4 * hidden * 4
+    tracemalloc.start()
+    try:
+        out = lstm_layer(x, h0, c0, weight_ih, weight_hh)
+        kept = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out.backward(grad)
+        backward_peak = tracemalloc.get_traced_memory()[1] - kept
+    finally:
+        tracemalloc.stop()
+    assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
+    assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
+
+
+def test_lstm_layer_names_the_shapes_and_dtypes_it_expected():
+    from chainrule.ops.recurrent import lstm_layer
+    x, state = cr.zeros(3, 2, 5), cr.zeros(2, 2)
+    with pytest.raises(ShapeError, match=r"lstm_layer: the input weight must be \(4 \* hidden_size, input_size\); "
+                                         r"expected weight_ih.shape=\(8, 5\) .* got weight_ih.shape=\(8, 4\)"):
+        lstm_layer(x, state, state, cr.zeros(8, 4), cr.zeros(8, 2))
+    with pytest.raises(ShapeError, match=r"lstm_layer: the input must be \(time, batch, input_size\)"):
+        lstm_layer(cr.zeros(2, 5), state, state, cr.zeros(8, 5), cr.zeros(8, 2))
+    with pytest.raises(ShapeError, match=r"lstm_layer: the bias must be \(4 \* hidden_size,\); expected shape \(8,\), "
+                                         r"got bias.shape=\(6,\)"):
+        lstm_layer(x, state, state, cr.zeros(8, 5), cr.zeros(8, 2), cr.zeros(6))
+    with pytest.raises(DTypeError, match=r"lstm_layer: inputs must share one float dtype; .* got x float32, "
+                                         r"h0 float64"):
+        lstm_layer(x, cr.zeros(2, 2, dtype="float64"), state, cr.zeros(8, 5), cr.zeros(8, 2))
+    with pytest.raises(ShapeError, match=r"lstm_layer: lengths must hold one int per sequence, each in 1..3"):
+        lstm_layer(x, state, state, cr.zeros(8, 5), cr.zeros(8, 2), lengths=[4, 1])

@@ -24,7 +24,7 @@ from chainrule.nn.dropout import dropout
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.nn import linear
-from chainrule.ops.recurrent import gru_recurrence, lstm_recurrence, rnn_recurrence
+from chainrule.ops.recurrent import gru_recurrence, lstm_layer, rnn_recurrence
 from chainrule.ops.shape import cat, stack
 from chainrule.tensor import Tensor
 
@@ -271,8 +271,8 @@ class LSTM(_RecurrentLayer):
     def _run(self, x, params, states, lengths, reverse):
         weight_ih, weight_hh, bias_ih, bias_hh = params
         hidden, last = self.hidden_size, 0 if reverse else -1
-        out = lstm_recurrence(_input_gates(x, weight_ih, bias_ih, bias_hh), states[0], states[1], weight_hh,
-                              lengths, reverse)
+        bias = None if bias_ih is None else bias_ih + bias_hh
+        out = lstm_layer(x, states[0], states[1], weight_ih, weight_hh, bias, lengths, reverse)
         return out[:, :, :hidden], (out[last, :, :hidden], out[last, :, hidden:])
 
 

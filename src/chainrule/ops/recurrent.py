@@ -15,6 +15,9 @@ operations instead of many small ones. When the backward pass is itself differen
 inputs with the Tensor namespace, so the second derivative also flows through the activations
 (saved arrays would be constants). The LSTM, the layer most used, runs on arrays a version of the
 same loop written in place for speed (``_lstm_loop``); its Tensor form here serves create_graph.
+``nn.LSTM`` goes one step further: ``lstm_layer`` takes the input projection into the op too, so
+that its loop (``_lstm_layer_loop``) can keep every array feature-major, (4H, B) per step, whose
+products split better over two BLAS threads.
 
 Variable lengths: with ``lengths``, step ``t`` of sequence ``b`` is padding when ``t >= lengths[b]``.
 Padding leaves the state unchanged, so a forward recurrence ends each sequence with its state at its
@@ -28,13 +31,13 @@ from chainrule.autograd import _vjp_math
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops import _lstm_loop
+from chainrule.ops import _lstm_layer_loop, _lstm_loop
 from chainrule.ops._operands import as_tensor
 from chainrule.ops.elementwise import relu, sigmoid, tanh
 from chainrule.ops.shape import cat, stack
 from chainrule.tensor import Tensor
 
-__all__ = ["rnn_recurrence", "lstm_recurrence", "gru_recurrence"]
+__all__ = ["rnn_recurrence", "lstm_recurrence", "lstm_layer", "gru_recurrence"]
 
 _HALF = np.array(0.5, dtype=np.float32)  # a 0-d float32 keeps float32 float32 and float64 float64
 
@@ -330,6 +333,54 @@ class LSTMRecurrence(Function):
                               ctx.needs_input_grad[3])
 
 
+def _lstm_layer_samples(rng):
+    samples = [Sample((values(rng, (3, 2, 3)), values(rng, (2, 2)), values(rng, (2, 2)), values(rng, (8, 3), -1, 1),
+                       values(rng, (8, 2), -1, 1), values(rng, (8,))), dict(options), label)
+               for options, label in _SAMPLE_CASES]
+    samples.append(Sample((values(rng, (3, 2, 3)), values(rng, (2, 2)), values(rng, (2, 2)), values(rng, (8, 3), -1, 1),
+                           values(rng, (8, 2), -1, 1)), {"reverse": True}, "reverse, no bias"))
+    return samples
+
+
+@register("lstm_layer", samples=_lstm_layer_samples)
+class LSTMLayer(Function):
+    """One LSTM layer and direction whole: the input projection and the time loop in one node.
+
+    gates_t = x_t W_ih^T + b, then ``lstm_recurrence``'s step:  out = (h_t, c_t) side by side, (T, B, 2H).
+    VJP: ``lstm_recurrence``'s through time gives d_pre; then grad_x = d_pre W_ih,
+    grad_W_ih = sum_t d_pre_t^T x_t, grad_b = sum_t d_pre_t. Fused so that the loop can keep its
+    arrays feature-major (``_lstm_layer_loop``), the faster layout at two threads, which whole
+    (T, B, 4H) gates would cost more to turn into than it saves.
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias=None, *, lengths=None, reverse=False):
+        ctx.reverse, ctx.keep = reverse, _keep_mask(lengths, x)
+        states, trace = _lstm_layer_loop.layer_forward(x, h0, c0, weight_ih, weight_hh, bias, ctx.keep, reverse)
+        ctx.save_for_backward(x, h0, c0, weight_ih, weight_hh, bias, trace)
+        return states
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, h0, c0, weight_ih, weight_hh, bias, trace = ctx.saved
+        needs = ctx.needs_input_grad
+        if _math(ctx) is _ArrayMath:
+            grads = _lstm_layer_loop.layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, ctx.keep,
+                                                    ctx.reverse, needs)
+            return grads[:len(needs)]
+        # differentiating this backward: recompute the steps from the inputs, recording a graph
+        steps, batch = x.shape[0], x.shape[1]
+        rows = x.reshape(steps * batch, x.shape[-1])
+        gates = rows @ weight_ih.T if bias is None else rows @ weight_ih.T + bias
+        gates = gates.reshape(steps, batch, -1)
+        trace = _lstm_forward(_TensorMath, gates, h0, c0, weight_hh, ctx.keep, ctx.reverse)[1]
+        d_gates, dh, dc, d_weight_hh = _lstm_backward(_TensorMath, trace, grad_out, h0, c0, weight_hh, ctx.keep,
+                                                      ctx.reverse, needs[4])
+        d_rows = d_gates.reshape(steps * batch, -1)
+        grads = ((d_rows @ weight_ih).reshape(x.shape), dh, dc, d_rows.T @ rows, d_weight_hh, d_rows.sum(dim=0))
+        return grads[:len(needs)]
+
+
 def _gru_samples(rng):
     samples = [Sample((values(rng, (3, 2, 6)), values(rng, (2, 2)), values(rng, (6, 2), -1, 1), values(rng, (6,))),
                       dict(options), label) for options, label in _SAMPLE_CASES]
@@ -434,6 +485,54 @@ def lstm_recurrence(gates, h0, c0, weight_hh, lengths=None, reverse=False):
     _check("lstm_recurrence", gates, {"h0": h0, "c0": c0}, weight_hh, 4)
     lengths = _checked_lengths("lstm_recurrence", lengths, gates)
     return LSTMRecurrence.apply(gates, h0, c0, weight_hh, lengths=lengths, reverse=reverse)
+
+
+def lstm_layer(x, h0, c0, weight_ih, weight_hh, bias=None, lengths=None, reverse=False):
+    """An LSTM layer's states of every step, h_t and c_t side by side: shape (T, B, 2H).
+
+    The same as ``lstm_recurrence(x @ weight_ih.T + bias, h0, c0, weight_hh, lengths, reverse)``, in one
+    op that is faster at two threads (see ``LSTMLayer``).
+
+    Args:
+        x: (T, B, I) inputs.  h0, c0: (B, H) initial hidden and cell states.
+        weight_ih: (4H, I), weight_hh: (4H, H), bias: (4H,) (b_ih + b_hh) or None; gates i, f, g, o.
+        lengths: per-sequence lengths; padded steps keep the state (see the module docstring).
+        reverse: run from the last step to the first.
+    """
+    x, h0, c0 = as_tensor(x), as_tensor(h0), as_tensor(c0)
+    weight_ih, weight_hh = as_tensor(weight_ih), as_tensor(weight_hh)
+    weights = (weight_ih, weight_hh) if bias is None else (weight_ih, weight_hh, as_tensor(bias))
+    _check_layer(x, h0, c0, *weights)
+    lengths = _checked_lengths("lstm_layer", lengths, x)
+    return LSTMLayer.apply(x, h0, c0, *weights, lengths=lengths, reverse=reverse)
+
+
+def _check_layer(x, h0, c0, weight_ih, weight_hh, bias=None):
+    """Validate ``lstm_layer``'s shapes (x (T, B, I), states (B, H), W_ih (4H, I), W_hh (4H, H), b (4H,)) and dtypes."""
+    tensors = {"x": x, "h0": h0, "c0": c0, "weight_ih": weight_ih, "weight_hh": weight_hh,
+               **({} if bias is None else {"bias": bias})}
+    dtypes = {name: t.data.dtype for name, t in tensors.items()}
+    if x.data.dtype.kind != "f" or len(set(dtypes.values())) > 1:
+        raise DTypeError("lstm_layer: inputs must share one float dtype; expected float32 or float64 throughout, "
+                         "got " + ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items()) + ".")
+    hidden = weight_hh.shape[-1] if weight_hh.ndim == 2 else 0
+    if weight_hh.ndim != 2 or weight_hh.shape[0] != 4 * hidden:
+        raise ShapeError(f"lstm_layer: the recurrent weight must be (4 * hidden_size, hidden_size); expected "
+                         f"shape (4 * H, H), got weight_hh.shape={weight_hh.shape}.")
+    if x.ndim != 3 or x.shape[0] == 0:
+        raise ShapeError(f"lstm_layer: the input must be (time, batch, input_size) with time >= 1; expected "
+                         f"3 dimensions, got x.shape={x.shape}.")
+    if weight_ih.shape != (4 * hidden, x.shape[-1]):
+        raise ShapeError(f"lstm_layer: the input weight must be (4 * hidden_size, input_size); expected "
+                         f"weight_ih.shape={(4 * hidden, x.shape[-1])} for x.shape={x.shape} and "
+                         f"weight_hh.shape={weight_hh.shape}, got weight_ih.shape={weight_ih.shape}.")
+    for name, state in (("h0", h0), ("c0", c0)):
+        if state.shape != (x.shape[1], hidden):
+            raise ShapeError(f"lstm_layer: the initial state must be (batch, hidden_size); expected {name}.shape="
+                             f"{(x.shape[1], hidden)}, got {name}.shape={state.shape}.")
+    if bias is not None and bias.shape != (4 * hidden,):
+        raise ShapeError(f"lstm_layer: the bias must be (4 * hidden_size,); expected shape ({4 * hidden},), got "
+                         f"bias.shape={bias.shape}.")
 
 
 def gru_recurrence(gates, h0, weight_hh, bias_hh=None, lengths=None, reverse=False):
