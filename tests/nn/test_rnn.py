@@ -205,12 +205,25 @@ def test_recurrence_backward_on_tensors_agrees_with_the_array_backward(name):
                                        err_msg=f"{name} {sample.label}")
 
 
+def _memory_of(forward, grad):
+    """(bytes the output's graph keeps after ``forward()``, the backward pass's peak over that)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        out = forward()
+        kept = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out.backward(grad)
+        return kept, tracemalloc.get_traced_memory()[1] - kept
+    finally:
+        tracemalloc.stop()
+
+
 def test_lstm_keeps_its_states_once_and_builds_the_gate_gradient_in_place():
     # Forward keeps the gates' activations (G bytes), tanh(c_t) and the states it returns, which
     # backward reads h_t and c_t from (1.75 G in all; 2.25 G when h_t and c_t were kept apart too).
     # Backward turns its per-step factors into the gates' gradient where they lie, so it needs one
     # gate-sized array besides the leaf's gradient (a peak of 3.1 G when it used a second one).
-    import tracemalloc
     from chainrule.ops.recurrent import lstm_recurrence
     steps, batch, hidden = 32, 16, 16
     rng = np.random.default_rng(0)
@@ -219,15 +232,7 @@ def test_lstm_keeps_its_states_once_and_builds_the_gate_gradient_in_place():
     weight = cr.tensor((rng.standard_normal((4 * hidden, hidden)) * 0.1).astype(np.float32), requires_grad=True)
     grad = cr.tensor(np.ones((steps, batch, 2 * hidden), np.float32))
     size = gates.data.nbytes
-    tracemalloc.start()
-    try:
-        out = lstm_recurrence(gates, h0, c0, weight)
-        kept = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        out.backward(grad)
-        backward_peak = tracemalloc.get_traced_memory()[1] - kept
-    finally:
-        tracemalloc.stop()
+    kept, backward_peak = _memory_of(lambda: lstm_recurrence(gates, h0, c0, weight), grad)
     assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
     assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
 
@@ -266,7 +271,6 @@ def test_lstm_layer_keeps_its_states_once_and_holds_one_gate_sized_array_in_back
     # Forward keeps the gates' activations (G bytes), tanh(c_t) and the states it returns (1.75 G).
     # Backward holds the gates' gradient and lays it out for the weight products a few steps at a
     # time (a peak of 2.8 G when it made a second gate-sized array for them).
-    import tracemalloc
     from chainrule.ops.recurrent import lstm_layer
     steps, batch, hidden, features = 32, 16, 16, 8
     rng = np.random.default_rng(0)
@@ -276,15 +280,7 @@ def test_lstm_layer_keeps_its_states_once_and_holds_one_gate_sized_array_in_back
     weight_hh = cr.tensor((rng.standard_normal((4 * hidden, hidden)) * 0.1).astype(np.float32), requires_grad=True)
     grad = cr.tensor(np.ones((steps, batch, 2 * hidden), np.float32))
     size = steps * batch * 4 * hidden * 4
-    tracemalloc.start()
-    try:
-        out = lstm_layer(x, h0, c0, weight_ih, weight_hh)
-        kept = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        out.backward(grad)
-        backward_peak = tracemalloc.get_traced_memory()[1] - kept
-    finally:
-        tracemalloc.stop()
+    kept, backward_peak = _memory_of(lambda: lstm_layer(x, h0, c0, weight_ih, weight_hh), grad)
     assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
     assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
 

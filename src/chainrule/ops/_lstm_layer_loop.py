@@ -136,14 +136,14 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
     through_cell = np.empty((hidden, batch), dtype)
     if kept is not None:
+        skipped = 1 - kept
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
     for n in range(steps - 1, -1, -1):
         dh += grad_h[n]
         dc += grad_c[n]
         if kept is not None:  # on padding the gradient passes to the previous state unchanged
-            skip = 1 - kept[n]
-            np.multiply(dh, skip, out=h_skipped)
-            np.multiply(dc, skip, out=c_skipped)
+            np.multiply(dh, skipped[n], out=h_skipped)
+            np.multiply(dc, skipped[n], out=c_skipped)
             dh *= kept[n]
             dc *= kept[n]
         dc += np.multiply(dh, to_cell[n], out=through_cell)
@@ -157,7 +157,7 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
         if kept is not None:
             dh += h_skipped
             dc += c_skipped
-    del to_cell, forget, grad_h, grad_c, kept
+    del to_cell, forget, grad_h, grad_c
     grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(d_pre, x, h0, states, weight_ih,
                                                                                 order, reverse, needs)
     return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
