@@ -34,6 +34,7 @@ from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops import _lstm_layer_loop, _lstm_loop
 from chainrule.ops._operands import as_tensor
 from chainrule.ops.elementwise import relu, sigmoid, tanh
+from chainrule.ops.nn import linear
 from chainrule.ops.shape import cat, stack
 from chainrule.tensor import Tensor
 
@@ -371,8 +372,7 @@ class LSTMLayer(Function):
         # differentiating this backward: recompute the steps from the inputs, recording a graph
         steps, batch = x.shape[0], x.shape[1]
         rows = x.reshape(steps * batch, x.shape[-1])
-        gates = rows @ weight_ih.T if bias is None else rows @ weight_ih.T + bias
-        gates = gates.reshape(steps, batch, -1)
+        gates = linear(rows, weight_ih, bias).reshape(steps, batch, -1)
         trace = _lstm_forward(_TensorMath, gates, h0, c0, weight_hh, ctx.keep, ctx.reverse)[1]
         d_gates, dh, dc, d_weight_hh = _lstm_backward(_TensorMath, trace, grad_out, h0, c0, weight_hh, ctx.keep,
                                                       ctx.reverse, needs[4])
@@ -422,25 +422,58 @@ class GRURecurrence(Function):
 
 def _check(op, gates, states, weight_hh, size, bias=None):
     """Validate shapes (gates (T, B, size*H), states (B, H), weight (size*H, H)) and dtypes."""
-    tensors = {"gates": gates, **states, "weight_hh": weight_hh, **({} if bias is None else {"bias_hh": bias})}
+    _check_dtypes(op, {"gates": gates, **states, "weight_hh": weight_hh, **({} if bias is None else {"bias_hh": bias})})
+    hidden = _checked_hidden_size(op, weight_hh, size)
+    if gates.ndim != 3 or gates.shape[-1] != size * hidden or gates.shape[0] == 0:
+        raise ShapeError(f"{op}: the input gates must be (time, batch, {size} * hidden_size) with time >= 1; "
+                         f"expected shape (T, B, {size * hidden}), got gates.shape={gates.shape}.")
+    _check_states(op, states, gates.shape[1], hidden)
+    if bias is not None and bias.shape != (size * hidden,):
+        raise ShapeError(f"{op}: the recurrent bias must be ({size} * hidden_size,); expected shape "
+                         f"({size * hidden},), got bias_hh.shape={bias.shape}.")
+
+
+def _check_layer(x, h0, c0, weight_ih, weight_hh, bias=None):
+    """Validate ``lstm_layer``'s shapes (x (T, B, I), states (B, H), W_ih (4H, I), W_hh (4H, H), b (4H,)) and dtypes."""
+    states = {"h0": h0, "c0": c0}
+    _check_dtypes("lstm_layer", {"x": x, **states, "weight_ih": weight_ih, "weight_hh": weight_hh,
+                                 **({} if bias is None else {"bias": bias})})
+    hidden = _checked_hidden_size("lstm_layer", weight_hh, 4)
+    if x.ndim != 3 or x.shape[0] == 0:
+        raise ShapeError(f"lstm_layer: the input must be (time, batch, input_size) with time >= 1; expected "
+                         f"3 dimensions, got x.shape={x.shape}.")
+    if weight_ih.shape != (4 * hidden, x.shape[-1]):
+        raise ShapeError(f"lstm_layer: the input weight must be (4 * hidden_size, input_size); expected "
+                         f"weight_ih.shape={(4 * hidden, x.shape[-1])} for x.shape={x.shape} and "
+                         f"weight_hh.shape={weight_hh.shape}, got weight_ih.shape={weight_ih.shape}.")
+    _check_states("lstm_layer", states, x.shape[1], hidden)
+    if bias is not None and bias.shape != (4 * hidden,):
+        raise ShapeError(f"lstm_layer: the bias must be (4 * hidden_size,); expected shape ({4 * hidden},), got "
+                         f"bias.shape={bias.shape}.")
+
+
+def _check_dtypes(op, tensors):
+    """Every tensor of ``tensors`` (name: Tensor, the first the input) in one float dtype."""
     dtypes = {name: t.data.dtype for name, t in tensors.items()}
-    if gates.data.dtype.kind != "f" or len(set(dtypes.values())) > 1:
+    if next(iter(dtypes.values())).kind != "f" or len(set(dtypes.values())) > 1:
         raise DTypeError(f"{op}: inputs must share one float dtype; expected float32 or float64 throughout, "
                          f"got " + ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items()) + ".")
+
+
+def _checked_hidden_size(op, weight_hh, size):
+    """H of a recurrent weight (size*H, H)."""
     hidden = weight_hh.shape[-1] if weight_hh.ndim == 2 else 0
     if weight_hh.ndim != 2 or weight_hh.shape[0] != size * hidden:
         raise ShapeError(f"{op}: the recurrent weight must be ({size} * hidden_size, hidden_size); expected "
                          f"shape ({size} * H, H), got weight_hh.shape={weight_hh.shape}.")
-    if gates.ndim != 3 or gates.shape[-1] != size * hidden or gates.shape[0] == 0:
-        raise ShapeError(f"{op}: the input gates must be (time, batch, {size} * hidden_size) with time >= 1; "
-                         f"expected shape (T, B, {size * hidden}), got gates.shape={gates.shape}.")
+    return hidden
+
+
+def _check_states(op, states, batch, hidden):
     for name, state in states.items():
-        if state.shape != (gates.shape[1], hidden):
+        if state.shape != (batch, hidden):
             raise ShapeError(f"{op}: the initial state must be (batch, hidden_size); expected {name}.shape="
-                             f"{(gates.shape[1], hidden)}, got {name}.shape={state.shape}.")
-    if bias is not None and bias.shape != (size * hidden,):
-        raise ShapeError(f"{op}: the recurrent bias must be ({size} * hidden_size,); expected shape "
-                         f"({size * hidden},), got bias_hh.shape={bias.shape}.")
+                             f"{(batch, hidden)}, got {name}.shape={state.shape}.")
 
 
 def _checked_lengths(op, lengths, gates):
@@ -505,34 +538,6 @@ def lstm_layer(x, h0, c0, weight_ih, weight_hh, bias=None, lengths=None, reverse
     _check_layer(x, h0, c0, *weights)
     lengths = _checked_lengths("lstm_layer", lengths, x)
     return LSTMLayer.apply(x, h0, c0, *weights, lengths=lengths, reverse=reverse)
-
-
-def _check_layer(x, h0, c0, weight_ih, weight_hh, bias=None):
-    """Validate ``lstm_layer``'s shapes (x (T, B, I), states (B, H), W_ih (4H, I), W_hh (4H, H), b (4H,)) and dtypes."""
-    tensors = {"x": x, "h0": h0, "c0": c0, "weight_ih": weight_ih, "weight_hh": weight_hh,
-               **({} if bias is None else {"bias": bias})}
-    dtypes = {name: t.data.dtype for name, t in tensors.items()}
-    if x.data.dtype.kind != "f" or len(set(dtypes.values())) > 1:
-        raise DTypeError("lstm_layer: inputs must share one float dtype; expected float32 or float64 throughout, "
-                         "got " + ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items()) + ".")
-    hidden = weight_hh.shape[-1] if weight_hh.ndim == 2 else 0
-    if weight_hh.ndim != 2 or weight_hh.shape[0] != 4 * hidden:
-        raise ShapeError(f"lstm_layer: the recurrent weight must be (4 * hidden_size, hidden_size); expected "
-                         f"shape (4 * H, H), got weight_hh.shape={weight_hh.shape}.")
-    if x.ndim != 3 or x.shape[0] == 0:
-        raise ShapeError(f"lstm_layer: the input must be (time, batch, input_size) with time >= 1; expected "
-                         f"3 dimensions, got x.shape={x.shape}.")
-    if weight_ih.shape != (4 * hidden, x.shape[-1]):
-        raise ShapeError(f"lstm_layer: the input weight must be (4 * hidden_size, input_size); expected "
-                         f"weight_ih.shape={(4 * hidden, x.shape[-1])} for x.shape={x.shape} and "
-                         f"weight_hh.shape={weight_hh.shape}, got weight_ih.shape={weight_ih.shape}.")
-    for name, state in (("h0", h0), ("c0", c0)):
-        if state.shape != (x.shape[1], hidden):
-            raise ShapeError(f"lstm_layer: the initial state must be (batch, hidden_size); expected {name}.shape="
-                             f"{(x.shape[1], hidden)}, got {name}.shape={state.shape}.")
-    if bias is not None and bias.shape != (4 * hidden,):
-        raise ShapeError(f"lstm_layer: the bias must be (4 * hidden_size,); expected shape ({4 * hidden},), got "
-                         f"bias.shape={bias.shape}.")
 
 
 def gru_recurrence(gates, h0, weight_hh, bias_hh=None, lengths=None, reverse=False):
