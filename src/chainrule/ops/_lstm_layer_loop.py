@@ -1,15 +1,16 @@
 """A whole LSTM layer on ndarrays, its input projection included, kept feature-major for speed.
 
 The same math as ``_lstm_forward`` and ``_lstm_backward`` in ``recurrent.py`` (which stay the
-readable version and run when the backward pass is itself differentiated). Each step's gates are
-one (4H, B) block and each state one (H, B) block, features along the rows, batch along the
-columns; nothing else differs from ``_lstm_loop``. Why: the step's product is then
-``W_hh (4H, H) @ h (H, B)``, which OpenBLAS splits well over two threads (27 µs against 38 µs for
-the (B, H) x (H, 4H) forms at this benchmark's size), and the product of the backward step,
-``W_hh^T (H, 4H) @ d_pre (4H, B)``, likewise (29 against 42 µs). Turning whole (T, B, 4H) arrays
-into that layout costs more than it saves, so the layer takes x itself: the input projection is
-made straight into (T, 4H, B) blocks, and the gradients of W_ih, b and x are read from the gate
-gradients in (4H, T * B) form, one product each.
+readable version and run when the backward pass is itself differentiated), laid out differently
+from ``_lstm_loop``: each step's gates are one (4H, B) block and each state one (H, B) block,
+features along the rows, batch along the columns. Why: the step's product is then
+``W_hh (4H, H) @ h (H, B)``, which OpenBLAS splits over two threads (27 µs at this benchmark's
+size, against 38 µs for ``_lstm_loop``'s batch of four (B, H) x (H, H) products, which it never
+splits), and the backward step's ``W_hh^T (H, 4H) @ d_pre (4H, B)`` likewise (29 against 42 µs).
+At one thread these products are slower (48 and 49 µs). Turning whole (T, B, 4H) arrays into this
+layout costs more than it saves, so the layer takes x itself: the input projection is made
+straight into (T, 4H, B) blocks, and the gradients of x, W_ih, W_hh and b are products with the
+gate gradients laid out as (4H, steps * B), a few steps at a time.
 
 Rows are reordered to i, f, o, g so that the three sigmoid gates are one block: one tanh serves
 all four gates (sigmoid(x) = tanh(x / 2) / 2 + 1 / 2, the sigmoid rows halved beforehand, which
