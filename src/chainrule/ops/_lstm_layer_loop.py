@@ -20,6 +20,7 @@ reverse layer); the returned states and gradients are in time order.
 
 import numpy as np
 
+from chainrule.ops import _compiled
 from chainrule.ops._lstm_loop import _blend_in_place
 
 __all__ = ["layer_forward", "layer_backward"]
@@ -69,19 +70,23 @@ def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
     tanh_c = np.empty((steps, hidden, batch), dtype)
     product, input_gate = np.empty((4 * hidden, batch), dtype), np.empty((hidden, batch), dtype)
     kept = None if keep is None else _feature_major(keep, reverse)  # (T, 1, B)
+    compiled = _compiled.kernels()
     for n in range(steps):
         a = activations[n]  # holds the halved input projections; becomes the gates
         a += np.matmul(weight, hs[n], out=product)
         np.tanh(a, out=a)
-        sigmoids = a[sigmoid_rows]
-        sigmoids *= 0.5
-        sigmoids += 0.5
-        i, f, o, g = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
         h_new, c_new = hs[n + 1], cs[n + 1]
-        np.multiply(f, cs[n], out=c_new)
-        c_new += np.multiply(i, g, out=input_gate)
+        if compiled is not None:
+            compiled.lstm_cell_forward(a, cs[n], c_new, hidden)
+        else:
+            sigmoids = a[sigmoid_rows]
+            sigmoids *= 0.5
+            sigmoids += 0.5
+            i, f, g = a[:hidden], a[hidden:2 * hidden], a[3 * hidden:]
+            np.multiply(f, cs[n], out=c_new)
+            c_new += np.multiply(i, g, out=input_gate)
         np.tanh(c_new, out=tanh_c[n])
-        np.multiply(o, tanh_c[n], out=h_new)
+        np.multiply(a[2 * hidden:3 * hidden], tanh_c[n], out=h_new)  # o tanh(c_t)
         if kept is not None:
             _blend_in_place(h_new, hs[n], kept[n])
             _blend_in_place(c_new, cs[n], kept[n])
@@ -136,23 +141,30 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
     weight_t = np.ascontiguousarray(weight_hh[order].T)  # (H, 4H)
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
     through_cell = np.empty((hidden, batch), dtype)
+    skipped = h_skipped = c_skipped = None
     if kept is not None:
         skipped = 1 - kept
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
+    compiled = _compiled.kernels()
     for n in range(steps - 1, -1, -1):
-        dh += grad_h[n]
-        dc += grad_c[n]
-        if kept is not None:  # on padding the gradient passes to the previous state unchanged
-            np.multiply(dh, skipped[n], out=h_skipped)
-            np.multiply(dc, skipped[n], out=c_skipped)
-            dh *= kept[n]
-            dc *= kept[n]
-        dc += np.multiply(dh, to_cell[n], out=through_cell)
         step = d_pre[n]
-        input_and_forget = step[:2 * hidden].reshape(2, hidden, batch)
-        input_and_forget *= dc
-        step[2 * hidden:3 * hidden] *= dh
-        step[3 * hidden:] *= dc
+        if compiled is not None:
+            compiled.lstm_step_backward(dh, dc, grad_h[n], grad_c[n], to_cell[n], step,
+                                        None if kept is None else kept[n], None if kept is None else skipped[n],
+                                        h_skipped, c_skipped)
+        else:
+            dh += grad_h[n]
+            dc += grad_c[n]
+            if kept is not None:  # on padding the gradient passes to the previous state unchanged
+                np.multiply(dh, skipped[n], out=h_skipped)
+                np.multiply(dc, skipped[n], out=c_skipped)
+                dh *= kept[n]
+                dc *= kept[n]
+            dc += np.multiply(dh, to_cell[n], out=through_cell)
+            input_and_forget = step[:2 * hidden].reshape(2, hidden, batch)
+            input_and_forget *= dc
+            step[2 * hidden:3 * hidden] *= dh
+            step[3 * hidden:] *= dc
         np.matmul(weight_t, step, out=dh)  # d_pre_t W_hh
         dc *= forget[n]
         if kept is not None:

@@ -155,3 +155,48 @@ def relu_backward(grad_out, positive, out):
     flat_grad, flat_positive, flat_out = grad_out.reshape(-1), positive.reshape(-1), out.reshape(-1)
     for k in range(flat_grad.size):
         flat_out[k] = flat_grad[k] * (1 if flat_positive[k] else 0)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def lstm_cell_forward(gates, c_before, c_after, hidden):
+    """One LSTM step after its tanh (``_lstm_layer_loop``), in one pass over the (4H, B) gates.
+
+    ``gates`` rows i, f, o, g hold tanh of the (sigmoid rows halved) pre-activations: rows i, f, o
+    become tanh / 2 + 1 / 2, their sigmoid; then ``c_after = f c_before + i g``. The NumPy form's
+    five whole-block operations, element by element in the same order.
+    """
+    batch = gates.shape[1]
+    for row in range(3 * hidden):
+        for b in range(batch):
+            gates[row, b] = gates[row, b] * 0.5 + 0.5
+    for row in range(hidden):
+        for b in range(batch):
+            c_after[row, b] = gates[hidden + row, b] * c_before[row, b] + gates[row, b] * gates[3 * hidden + row, b]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def lstm_step_backward(dh, dc, grad_h, grad_c, to_cell, d_pre, kept, skipped, h_skipped, c_skipped):
+    """One LSTM step of backpropagation through time up to its product (``_lstm_layer_loop``).
+
+    Adds the step's upstream gradients to dh, dc (H, B); on padding (``kept`` (1, B) not None)
+    moves the skipped part into ``h_skipped``, ``c_skipped``; adds dh's path through the cell to
+    dc; and scales the step's slopes ``d_pre`` (4H, B), rows i, f, o, g, into the pre-activations'
+    gradient: i, f and g by dc, o by dh. The NumPy form's operations, element by element.
+    """
+    hidden, batch = dh.shape
+    for row in range(hidden):
+        for b in range(batch):
+            h = dh[row, b] + grad_h[row, b]
+            c = dc[row, b] + grad_c[row, b]
+            if kept is not None:
+                h_skipped[row, b] = h * skipped[0, b]
+                c_skipped[row, b] = c * skipped[0, b]
+                h = h * kept[0, b]
+                c = c * kept[0, b]
+            c = c + h * to_cell[row, b]
+            dh[row, b] = h
+            dc[row, b] = c
+            d_pre[row, b] *= c
+            d_pre[hidden + row, b] *= c
+            d_pre[2 * hidden + row, b] *= h
+            d_pre[3 * hidden + row, b] *= c
