@@ -1,8 +1,9 @@
 """Whether ops run their compiled kernels (numba, an optional extra) or their NumPy form.
 
 Off by default: ``chainrule.performance.use_compiled_kernels()`` turns them on. Max pooling, ReLU,
-``col2im`` and ``crop_grid`` (``chainrule.ops._windows``) and the convolution's ``_from_columns``
-have kernels (``chainrule.ops._numba_kernels``). They ask
+``col2im`` and ``crop_grid`` (``chainrule.ops._windows``), the convolution's ``_from_columns`` and
+the LSTM layer's per-step gate arithmetic (``chainrule.ops._lstm_layer_loop``) have kernels
+(``chainrule.ops._numba_kernels``). They ask
 ``kernels()`` on every call and fall back to NumPy when it returns None, so the NumPy form is
 always there, and stays the reference the kernels are tested against.
 """

@@ -12,7 +12,9 @@ function as constants (one per geometry, made on first use and cached on disk by
 sizes known, the compiler unrolls the window and vectorises the rows, which makes a 2x2 pooling
 about ten times faster than the same loop with the sizes as arguments. ReLU's forward pass is
 one loop instead of a comparison and a maximum; ``batch_to_front`` moves a batch-innermost array
-to (N, C, H, W), adding a bias on the way, in an order that reads and writes runs.
+to (N, C, H, W), adding a bias on the way, in an order that reads and writes runs. An LSTM step's
+gate arithmetic, a dozen NumPy calls on (H, B) blocks between the step's products, is one loop
+each way; the tanh stays NumPy's (numba's scalar tanh is several times slower).
 
 The loops are serial. A parallel max pooling forward (numba's ``prange`` over the batch) made the
 benchmark CNN's step slower at two threads, 27 against 13 ms: OpenBLAS's threads keep spinning on
