@@ -95,7 +95,7 @@ def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
     states = np.empty((steps, batch, 2 * hidden), dtype)
     np.copyto(states[..., :hidden], _taken_order(hs[1:], reverse).transpose(0, 2, 1))
     np.copyto(states[..., hidden:], _taken_order(cs[1:], reverse).transpose(0, 2, 1))
-    return states, (activations, tanh_c, states, order)
+    return states, (activations, tanh_c, states)
 
 
 def _slopes(activations, tanh_c, c_before):
@@ -126,8 +126,9 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
         of h_t and c_t side by side.  needs: one bool per gradient, in the order returned; a gradient
         not needed is None.  Others as ``layer_forward``.
     """
-    activations, tanh_c, states, order = trace
+    activations, tanh_c, states = trace
     steps, hidden, batch = tanh_c.shape
+    order = _sigmoids_first(hidden)
     dtype = activations.dtype
     c_before = np.empty((steps, hidden, batch), dtype)  # c_{t-1} of every step taken, feature-major
     c_before[0] = c0.T
@@ -190,7 +191,7 @@ def _input_and_weight_grads(d_pre, x, h0, states, weight_ih, order, reverse, nee
     steps, rows, batch = d_pre.shape
     hidden, dtype = rows // 4, d_pre.dtype
     in_time_order = _taken_order(d_pre, reverse)
-    weight_in = weight_ih[order]
+    weight_in = weight_ih[order] if needs[0] else None
     grad_x = np.empty(x.shape, dtype) if needs[0] else None
     grad_weight_ih = np.zeros((rows, x.shape[-1]), dtype) if needs[3] else None
     grad_weight_hh = np.zeros((rows, hidden), dtype) if needs[4] else None
