@@ -7,18 +7,26 @@ features along the rows, batch along the columns. Why: the step's product is the
 ``W_hh (4H, H) @ h (H, B)``, which OpenBLAS splits over two threads (27 µs at this benchmark's
 size, against 38 µs for ``_lstm_loop``'s batch of four (B, H) x (H, H) products, which it never
 splits), and the backward step's ``W_hh^T (H, 4H) @ d_pre (4H, B)`` likewise (29 against 42 µs).
-At one thread these products are slower (48 and 49 µs). Turning whole (T, B, 4H) arrays into this
-layout costs more than it saves, so the layer takes x itself: the input projection is made
-straight into (T, 4H, B) blocks, and the gradients of x, W_ih, W_hh and b are products with the
-gate gradients laid out as (4H, steps * B), a few steps at a time.
+At one thread these products are slower (48 and 49 µs).
+
+Turning whole (T, B, 4H) arrays into this layout costs more than it saves, so the layer takes x
+itself. Each step's product is ``[W_hh | W_ih | b] @ [h_{t-1}; x_t; 1]``: the input projection
+and the bias are made inside the step's product, which writes the step's gates where they are
+kept (35 µs at two threads for the 161-row operand here, against 27 µs plus a separate
+projection of all steps, a bias addition and a sum that took ~16 µs a step). Backward makes
+the gradients of x, W_ih, W_hh and b as products with the gate gradients laid out as
+(4H, steps * B), a few steps at a time.
 
 Rows are reordered to i, f, o, g so that the three sigmoid gates are one block: one tanh serves
 all four gates (sigmoid(x) = tanh(x / 2) / 2 + 1 / 2, the sigmoid rows halved beforehand, which
 is exact). Arrays along time are in the order the steps are taken (the last step first for a
 reverse layer); the returned states and gradients are in time order. With the compiled kernels on
 (``chainrule.performance.use_compiled_kernels()``), each step's gate arithmetic between its tanh
-calls and its product is one compiled pass each way, the same bits as the NumPy operations here.
+calls and its product is one compiled pass each way, the same bits as the NumPy operations here;
+backward's pass also makes the step's slopes, which the NumPy form makes for all steps at once.
 """
+
+import functools
 
 import numpy as np
 
@@ -28,9 +36,33 @@ from chainrule.ops._lstm_loop import _blend_in_place
 __all__ = ["layer_forward", "layer_backward"]
 
 
+_SIGMOIDS_FIRST = (0, 1, 3, 2)  # PyTorch's gate blocks i, f, g, o, taken as i, f, o, g
+
+
+@functools.lru_cache(maxsize=64)
 def _sigmoids_first(hidden):
-    """Row order i, f, o, g of PyTorch's i, f, g, o rows."""
-    return np.r_[0:2 * hidden, 3 * hidden:4 * hidden, 2 * hidden:3 * hidden]
+    """Row order i, f, o, g of PyTorch's i, f, g, o rows (read-only, made once per size).
+
+    It swaps the last two blocks, so it is its own inverse: indexing with it again restores
+    PyTorch's order.
+    """
+    order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in _SIGMOIDS_FIRST])
+    order.flags.writeable = False
+    return order
+
+
+def _stacked_weights(weight_ih, weight_hh, bias, hidden):
+    """[W_hh | W_ih | b] (4H, H + I (+ 1)), gate blocks i, f, o, g, the sigmoid rows halved (exact)."""
+    inputs = weight_ih.shape[1]
+    stacked = np.empty((4 * hidden, hidden + inputs + (bias is not None)), weight_hh.dtype)
+    for k, source in enumerate(_SIGMOIDS_FIRST):
+        rows, source_rows = slice(k * hidden, (k + 1) * hidden), slice(source * hidden, (source + 1) * hidden)
+        stacked[rows, :hidden] = weight_hh[source_rows]
+        stacked[rows, hidden:hidden + inputs] = weight_ih[source_rows]
+        if bias is not None:
+            stacked[rows, -1] = bias[source_rows]
+    stacked[:3 * hidden] *= 0.5
+    return stacked
 
 
 def _taken_order(array, reverse):
@@ -57,25 +89,25 @@ def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
     """
     steps, batch, hidden = x.shape[0], x.shape[1], weight_hh.shape[1]
     dtype = x.dtype
-    order = _sigmoids_first(hidden)
+    weight = _stacked_weights(weight_ih, weight_hh, bias, hidden)
     sigmoid_rows = slice(0, 3 * hidden)
-    weight_in, weight = weight_ih[order], weight_hh[order]  # reordered copies, halved where they lie
-    weight_in[sigmoid_rows] *= 0.5
-    weight[sigmoid_rows] *= 0.5
-    activations = np.matmul(weight_in, _feature_major(x, reverse))  # (T, 4H, B): the halved projections
+    # Step n's operand is [h_n; x_n; 1] feature-major, so one product makes its gates, input
+    # projection and bias included; h_{n+1} is written straight into the next step's operand.
+    operands = np.empty((steps + 1, weight.shape[1], batch), dtype)
+    hs = operands[:, :hidden]
+    np.copyto(operands[:steps, hidden:hidden + x.shape[2]], _taken_order(x, reverse).transpose(0, 2, 1))
     if bias is not None:
-        shifted = bias[order]
-        shifted[sigmoid_rows] *= 0.5
-        activations += shifted[:, None]
-    hs, cs = np.empty((steps + 1, hidden, batch), dtype), np.empty((steps + 1, hidden, batch), dtype)
-    hs[0], cs[0] = h0.T, c0.T
+        operands[:, -1] = 1
+    hs[0] = h0.T
+    activations = np.empty((steps, 4 * hidden, batch), dtype)  # the gates of every step
+    cs = np.empty((steps + 1, hidden, batch), dtype)
+    cs[0] = c0.T
     tanh_c = np.empty((steps, hidden, batch), dtype)
-    product, input_gate = np.empty((4 * hidden, batch), dtype), np.empty((hidden, batch), dtype)
+    input_gate = np.empty((hidden, batch), dtype)
     kept = None if keep is None else _feature_major(keep, reverse)  # (T, 1, B)
     compiled = _compiled.kernels()
     for n in range(steps):
-        a = activations[n]  # holds the halved input projections; becomes the gates
-        a += np.matmul(weight, hs[n], out=product)
+        a = np.matmul(weight, operands[n], out=activations[n])  # the pre-activations, sigmoid rows halved
         np.tanh(a, out=a)
         h_new, c_new = hs[n + 1], cs[n + 1]
         if compiled is not None:
@@ -98,12 +130,17 @@ def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
     return states, (activations, tanh_c, states)
 
 
-def _slopes(activations, tanh_c, c_before):
-    """(T, 4H, B): what multiplies dc (gates i, f, g) or dh (gate o) to give d_pre, every step.
+def _slopes(activations, tanh_c, c0, c_states):
+    """(slopes, to_cell): what multiplies dc or dh to give each step's d_pre, and dh's path to dc.
 
-    d_pre = (dc g i(1-i), dc c_{t-1} f(1-f), dh tanh(c_t) o(1-o), dc i (1-g^2)), rows i, f, o, g.
+    slopes (T, 4H, B), rows i, f, o, g, times dc (i, f, g) or dh (o) give d_pre =
+    (dc g i(1-i), dc c_{t-1} f(1-f), dh tanh(c_t) o(1-o), dc i (1-g^2)); to_cell (T, H, B) =
+    o (1 - tanh(c_t)^2), dc_t += dh_t to_cell. ``c_states`` (T, B, H): c_t of every step taken.
     """
-    hidden = tanh_c.shape[1]
+    steps, hidden, batch = tanh_c.shape
+    c_before = np.empty((steps, hidden, batch), activations.dtype)  # c_{t-1} of every step taken
+    c_before[0] = c0.T
+    np.copyto(c_before[1:], c_states[:-1].transpose(0, 2, 1))
     i, f, o, g = (activations[:, k * hidden:(k + 1) * hidden] for k in range(4))
     slopes = np.multiply(activations, activations)  # every gate squared, in one call
     s_i, s_f, s_o, s_g = (slopes[:, k * hidden:(k + 1) * hidden] for k in range(4))
@@ -115,7 +152,10 @@ def _slopes(activations, tanh_c, c_before):
     s_o *= tanh_c
     np.subtract(1, s_g, out=s_g)
     s_g *= i
-    return slopes
+    to_cell = np.multiply(tanh_c, tanh_c)
+    np.subtract(1, to_cell, out=to_cell)
+    to_cell *= o
+    return slopes, to_cell
 
 
 def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, reverse, needs):
@@ -127,56 +167,75 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
         not needed is None.  Others as ``layer_forward``.
     """
     activations, tanh_c, states = trace
-    steps, hidden, batch = tanh_c.shape
+    hidden = tanh_c.shape[1]
     order = _sigmoids_first(hidden)
-    dtype = activations.dtype
-    c_before = np.empty((steps, hidden, batch), dtype)  # c_{t-1} of every step taken, feature-major
-    c_before[0] = c0.T
-    np.copyto(c_before[1:], _taken_order(states[..., hidden:], reverse)[:-1].transpose(0, 2, 1))
-    d_pre = _slopes(activations, tanh_c, c_before)  # times dc and dh, step by step
-    del c_before
-    to_cell = np.multiply(tanh_c, tanh_c)  # dc_t += dh_t o (1 - tanh(c_t)^2)
-    np.subtract(1, to_cell, out=to_cell)
-    to_cell *= activations[:, 2 * hidden:3 * hidden]
-    forget = activations[:, hidden:2 * hidden]
-    grad_h, grad_c = _feature_major(grad_out[..., :hidden], reverse), _feature_major(grad_out[..., hidden:], reverse)
+    c_states = _taken_order(states[..., hidden:], reverse)  # c_t of every step taken, (T, B, H)
+    upstream = _taken_order(grad_out, reverse).transpose(0, 2, 1)  # (T, 2H, B) views: read in place, not copied
     kept = None if keep is None else _feature_major(keep, reverse)
     weight_t = np.ascontiguousarray(weight_hh[order].T)  # (H, 4H)
+    loop = _steps_back_compiled if _compiled.kernels() is not None else _steps_back
+    d_pre, dh, dc = loop(activations, tanh_c, c0, c_states, upstream, kept, weight_t)
+    grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(d_pre, x, h0, states, weight_ih,
+                                                                                order, reverse, needs)
+    return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
+
+
+def _steps_back(activations, tanh_c, c0, c_states, upstream, kept, weight_t):
+    """(d_pre, dh, dc): the pre-activations' gradient of every step, and the states' gradients at
+    the start, stepping back through time with NumPy (the slopes made for all steps first)."""
+    steps, hidden, batch = tanh_c.shape
+    dtype = activations.dtype
+    d_pre, to_cell = _slopes(activations, tanh_c, c0, c_states)  # times dc and dh, step by step
+    forget = activations[:, hidden:2 * hidden]
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
     through_cell = np.empty((hidden, batch), dtype)
-    skipped = h_skipped = c_skipped = None
     if kept is not None:
         skipped = 1 - kept
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
-    compiled = _compiled.kernels()
     for n in range(steps - 1, -1, -1):
         step = d_pre[n]
-        if compiled is not None:
-            compiled.lstm_step_backward(dh, dc, grad_h[n], grad_c[n], to_cell[n], step,
-                                        None if kept is None else kept[n], None if kept is None else skipped[n],
-                                        h_skipped, c_skipped)
-        else:
-            dh += grad_h[n]
-            dc += grad_c[n]
-            if kept is not None:  # on padding the gradient passes to the previous state unchanged
-                np.multiply(dh, skipped[n], out=h_skipped)
-                np.multiply(dc, skipped[n], out=c_skipped)
-                dh *= kept[n]
-                dc *= kept[n]
-            dc += np.multiply(dh, to_cell[n], out=through_cell)
-            input_and_forget = step[:2 * hidden].reshape(2, hidden, batch)
-            input_and_forget *= dc
-            step[2 * hidden:3 * hidden] *= dh
-            step[3 * hidden:] *= dc
+        dh += upstream[n, :hidden]
+        dc += upstream[n, hidden:]
+        if kept is not None:  # on padding the gradient passes to the previous state unchanged
+            np.multiply(dh, skipped[n], out=h_skipped)
+            np.multiply(dc, skipped[n], out=c_skipped)
+            dh *= kept[n]
+            dc *= kept[n]
+        dc += np.multiply(dh, to_cell[n], out=through_cell)
+        input_and_forget = step[:2 * hidden].reshape(2, hidden, batch)
+        input_and_forget *= dc
+        step[2 * hidden:3 * hidden] *= dh
+        step[3 * hidden:] *= dc
         np.matmul(weight_t, step, out=dh)  # d_pre_t W_hh
         dc *= forget[n]
         if kept is not None:
             dh += h_skipped
             dc += c_skipped
-    del to_cell, forget, grad_h, grad_c
-    grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(d_pre, x, h0, states, weight_ih,
-                                                                                order, reverse, needs)
-    return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
+    return d_pre, dh, dc
+
+
+def _steps_back_compiled(activations, tanh_c, c0, c_states, upstream, kept, weight_t):
+    """``_steps_back`` with each step's arithmetic in one compiled pass that makes its slopes as it
+    goes, so d_pre is written once and no slopes are stored. The same bits."""
+    compiled = _compiled.kernels()
+    steps, hidden, batch = tanh_c.shape
+    dtype = activations.dtype
+    d_pre = np.empty_like(activations)
+    dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
+    skipped = h_skipped = c_skipped = None
+    if kept is not None:
+        skipped = 1 - kept
+        h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
+    one = dtype.type(1)
+    for n in range(steps - 1, -1, -1):
+        c_before = c0.T if n == 0 else c_states[n - 1].T
+        compiled.lstm_step_backward(dh, dc, upstream[n, :hidden], upstream[n, hidden:], activations[n], tanh_c[n],
+                                    c_before, d_pre[n], None if kept is None else kept[n],
+                                    None if kept is None else skipped[n], h_skipped, c_skipped, one)
+        np.matmul(weight_t, d_pre[n], out=dh)  # d_pre_t W_hh
+        if kept is not None:
+            dh += h_skipped
+    return d_pre, dh, dc
 
 
 _STEPS_PER_BLOCK = 8
@@ -196,6 +255,7 @@ def _input_and_weight_grads(d_pre, x, h0, states, weight_ih, order, reverse, nee
     grad_weight_ih = np.zeros((rows, x.shape[-1]), dtype) if needs[3] else None
     grad_weight_hh = np.zeros((rows, hidden), dtype) if needs[4] else None
     grad_bias = np.zeros(rows, dtype) if len(needs) > 5 and needs[5] else None
+    ones = np.ones(min(steps, _STEPS_PER_BLOCK) * batch, dtype) if grad_bias is not None else None
     for start in range(0, steps, _STEPS_PER_BLOCK):
         stop = min(start + _STEPS_PER_BLOCK, steps)
         block = np.ascontiguousarray(in_time_order[start:stop].transpose(1, 0, 2)).reshape(rows, -1)
@@ -206,9 +266,8 @@ def _input_and_weight_grads(d_pre, x, h0, states, weight_ih, order, reverse, nee
         if grad_weight_hh is not None:
             grad_weight_hh += np.matmul(block, _previous_states(states[..., :hidden], h0, start, stop, reverse))
         if grad_bias is not None:
-            grad_bias += block.sum(axis=1)
-    restore = np.argsort(order)  # back to PyTorch's rows i, f, g, o
-    return grad_x, *(None if grad is None else grad[restore] for grad in (grad_weight_ih, grad_weight_hh, grad_bias))
+            grad_bias += np.matmul(block, ones[:block.shape[1]])  # a product sums rows faster than .sum
+    return grad_x, *(None if grad is None else grad[order] for grad in (grad_weight_ih, grad_weight_hh, grad_bias))
 
 
 def _previous_states(hs, h0, start, stop, reverse):

@@ -24,6 +24,7 @@ the second core after each product, and the loop's second thread waits for them.
 import functools
 
 import numba
+import numpy as np
 
 
 @functools.lru_cache(maxsize=None)
@@ -177,17 +178,23 @@ def lstm_cell_forward(gates, c_before, c_after, hidden):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def lstm_step_backward(dh, dc, grad_h, grad_c, to_cell, d_pre, kept, skipped, h_skipped, c_skipped):
+def lstm_step_backward(dh, dc, grad_h, grad_c, gates, tanh_c, c_before, d_pre, kept, skipped, h_skipped, c_skipped,
+                       one):
     """One LSTM step of backpropagation through time up to its product (``_lstm_layer_loop``).
 
     Adds the step's upstream gradients to dh, dc (H, B); on padding (``kept`` (1, B) not None)
     moves the skipped part into ``h_skipped``, ``c_skipped``; adds dh's path through the cell to
-    dc; and scales the step's slopes ``d_pre`` (4H, B), rows i, f, o, g, into the pre-activations'
-    gradient: i, f and g by dc, o by dh. The NumPy form's operations, element by element.
+    dc; writes the pre-activations' gradient ``d_pre`` (4H, B), rows i, f, o, g, from the step's
+    ``gates``, ``tanh_c`` and ``c_before`` (H, B views); and leaves dc = dc f (+ c_skipped) for the
+    step before. The NumPy form's operations (``_slopes`` and ``_steps_back``), element by element
+    in the same order; ``one`` is 1 in the arrays' dtype, so float32 stays float32.
     """
     hidden, batch = dh.shape
     for row in range(hidden):
         for b in range(batch):
+            i, f = gates[row, b], gates[hidden + row, b]
+            o, g = gates[2 * hidden + row, b], gates[3 * hidden + row, b]
+            squashed = tanh_c[row, b]
             h = dh[row, b] + grad_h[row, b]
             c = dc[row, b] + grad_c[row, b]
             if kept is not None:
@@ -195,10 +202,16 @@ def lstm_step_backward(dh, dc, grad_h, grad_c, to_cell, d_pre, kept, skipped, h_
                 c_skipped[row, b] = c * skipped[0, b]
                 h = h * kept[0, b]
                 c = c * kept[0, b]
-            c = c + h * to_cell[row, b]
-            dh[row, b] = h
+            c = c + h * ((one - squashed * squashed) * o)
+            d_i = ((i - i * i) * g) * c
+            d_f = ((f - f * f) * c_before[row, b]) * c
+            d_o = ((o - o * o) * squashed) * h
+            d_g = ((one - g * g) * i) * c
+            d_pre[row, b] = d_i
+            d_pre[hidden + row, b] = d_f
+            d_pre[2 * hidden + row, b] = d_o
+            d_pre[3 * hidden + row, b] = d_g
+            c = c * f
+            if kept is not None:
+                c = c + c_skipped[row, b]
             dc[row, b] = c
-            d_pre[row, b] *= c
-            d_pre[hidden + row, b] *= c
-            d_pre[2 * hidden + row, b] *= h
-            d_pre[3 * hidden + row, b] *= c
