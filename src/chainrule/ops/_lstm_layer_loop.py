@@ -170,11 +170,14 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
     hidden = tanh_c.shape[1]
     order = _sigmoids_first(hidden)
     c_states = _taken_order(states[..., hidden:], reverse)  # c_t of every step taken, (T, B, H)
-    upstream = _taken_order(grad_out, reverse).transpose(0, 2, 1)  # (T, 2H, B) views: read in place, not copied
     kept = None if keep is None else _feature_major(keep, reverse)
     weight_t = np.ascontiguousarray(weight_hh[order].T)  # (H, 4H)
-    loop = _steps_back_compiled if _compiled.kernels() is not None else _steps_back
-    d_pre, dh, dc = loop(activations, tanh_c, c0, c_states, upstream, kept, weight_t)
+    if _compiled.kernels() is not None:
+        d_pre, dh, dc = _steps_back_compiled(activations, tanh_c, c0, c_states, _taken_order(grad_out, reverse),
+                                             kept, weight_t)
+    else:  # the upstream gradients as (T, 2H, B) views, read in place rather than copied
+        d_pre, dh, dc = _steps_back(activations, tanh_c, c0, c_states,
+                                    _taken_order(grad_out, reverse).transpose(0, 2, 1), kept, weight_t)
     grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(d_pre, x, h0, states, weight_ih,
                                                                                 order, reverse, needs)
     return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
@@ -214,24 +217,25 @@ def _steps_back(activations, tanh_c, c0, c_states, upstream, kept, weight_t):
     return d_pre, dh, dc
 
 
-def _steps_back_compiled(activations, tanh_c, c0, c_states, upstream, kept, weight_t):
+def _steps_back_compiled(activations, tanh_c, c0, c_states, grad_rows, kept, weight_t):
     """``_steps_back`` with each step's arithmetic in one compiled pass that makes its slopes as it
-    goes, so d_pre is written once and no slopes are stored. The same bits."""
+    goes, so d_pre is written once and no slopes are stored. The same bits. ``grad_rows`` (T, B, 2H):
+    the states' upstream gradients in the order the steps are taken."""
     compiled = _compiled.kernels()
     steps, hidden, batch = tanh_c.shape
     dtype = activations.dtype
     d_pre = np.empty_like(activations)
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
+    scratch = np.empty((3, hidden, batch), dtype)
     skipped = h_skipped = c_skipped = None
     if kept is not None:
         skipped = 1 - kept
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
     one = dtype.type(1)
     for n in range(steps - 1, -1, -1):
-        c_before = c0.T if n == 0 else c_states[n - 1].T
-        compiled.lstm_step_backward(dh, dc, upstream[n, :hidden], upstream[n, hidden:], activations[n], tanh_c[n],
-                                    c_before, d_pre[n], None if kept is None else kept[n],
-                                    None if kept is None else skipped[n], h_skipped, c_skipped, one)
+        compiled.lstm_step_backward(dh, dc, grad_rows[n], activations[n], tanh_c[n], c0 if n == 0 else c_states[n - 1],
+                                    d_pre[n], None if kept is None else kept[n], None if kept is None else skipped[n],
+                                    h_skipped, c_skipped, scratch, one)
         np.matmul(weight_t, d_pre[n], out=dh)  # d_pre_t W_hh
         if kept is not None:
             dh += h_skipped

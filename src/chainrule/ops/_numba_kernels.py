@@ -178,40 +178,45 @@ def lstm_cell_forward(gates, c_before, c_after, hidden):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def lstm_step_backward(dh, dc, grad_h, grad_c, gates, tanh_c, c_before, d_pre, kept, skipped, h_skipped, c_skipped,
-                       one):
+def lstm_step_backward(dh, dc, upstream, gates, tanh_c, c_before, d_pre, kept, skipped, h_skipped, c_skipped,
+                       scratch, one):
     """One LSTM step of backpropagation through time up to its product (``_lstm_layer_loop``).
 
-    Adds the step's upstream gradients to dh, dc (H, B); on padding (``kept`` (1, B) not None)
-    moves the skipped part into ``h_skipped``, ``c_skipped``; adds dh's path through the cell to
-    dc; writes the pre-activations' gradient ``d_pre`` (4H, B), rows i, f, o, g, from the step's
-    ``gates``, ``tanh_c`` and ``c_before`` (H, B views); and leaves dc = dc f (+ c_skipped) for the
-    step before. The NumPy form's operations (``_slopes`` and ``_steps_back``), element by element
-    in the same order; ``one`` is 1 in the arrays' dtype, so float32 stays float32.
+    Adds the step's upstream gradients (``upstream`` (B, 2H), dh then dc) to dh, dc (H, B); on
+    padding (``kept`` (1, B) not None) moves the skipped part into ``h_skipped``, ``c_skipped``;
+    adds dh's path through the cell to dc; writes the pre-activations' gradient ``d_pre`` (4H, B),
+    rows i, f, o, g, from the step's ``gates``, ``tanh_c`` and ``c_before`` (B, H); and leaves
+    dc = dc f (+ c_skipped) for the step before. The NumPy form's operations (``_slopes`` and
+    ``_steps_back``), element by element in the same order; ``one`` is 1 in the arrays' dtype, so
+    float32 stays float32. The (B, H) inputs are first turned into (H, B) blocks of ``scratch``
+    (3, H, B), so that the main loop runs over contiguous arrays, which the compiler vectorises.
     """
     hidden, batch = dh.shape
-    for row in range(hidden):
-        for b in range(batch):
-            i, f = gates[row, b], gates[hidden + row, b]
-            o, g = gates[2 * hidden + row, b], gates[3 * hidden + row, b]
-            squashed = tanh_c[row, b]
-            h = dh[row, b] + grad_h[row, b]
-            c = dc[row, b] + grad_c[row, b]
-            if kept is not None:
-                h_skipped[row, b] = h * skipped[0, b]
-                c_skipped[row, b] = c * skipped[0, b]
-                h = h * kept[0, b]
-                c = c * kept[0, b]
-            c = c + h * ((one - squashed * squashed) * o)
-            d_i = ((i - i * i) * g) * c
-            d_f = ((f - f * f) * c_before[row, b]) * c
-            d_o = ((o - o * o) * squashed) * h
-            d_g = ((one - g * g) * i) * c
-            d_pre[row, b] = d_i
-            d_pre[hidden + row, b] = d_f
-            d_pre[2 * hidden + row, b] = d_o
-            d_pre[3 * hidden + row, b] = d_g
-            c = c * f
-            if kept is not None:
-                c = c + c_skipped[row, b]
-            dc[row, b] = c
+    size = hidden * batch
+    for b in range(batch):
+        for row in range(hidden):
+            scratch[0, row, b] = upstream[b, row]
+            scratch[1, row, b] = upstream[b, hidden + row]
+            scratch[2, row, b] = c_before[b, row]
+    grad_h, grad_c, previous = scratch[0].reshape(-1), scratch[1].reshape(-1), scratch[2].reshape(-1)
+    gate, slope, squashed = gates.reshape(-1), d_pre.reshape(-1), tanh_c.reshape(-1)
+    flat_h, flat_c = dh.reshape(-1), dc.reshape(-1)
+    for k in range(size):
+        i, f, o, g = gate[k], gate[size + k], gate[2 * size + k], gate[3 * size + k]
+        h = flat_h[k] + grad_h[k]
+        c = flat_c[k] + grad_c[k]
+        if kept is not None:
+            b = k % batch
+            h_skipped.reshape(-1)[k] = h * skipped[0, b]
+            c_skipped.reshape(-1)[k] = c * skipped[0, b]
+            h = h * kept[0, b]
+            c = c * kept[0, b]
+        c = c + h * ((one - squashed[k] * squashed[k]) * o)
+        slope[k] = ((i - i * i) * g) * c
+        slope[size + k] = ((f - f * f) * previous[k]) * c
+        slope[2 * size + k] = ((o - o * o) * squashed[k]) * h
+        slope[3 * size + k] = ((one - g * g) * i) * c
+        c = c * f
+        if kept is not None:
+            c = c + c_skipped.reshape(-1)[k]
+        flat_c[k] = c
