@@ -234,7 +234,7 @@ def test_lstm_keeps_its_states_once_and_builds_the_gate_gradient_in_place():
     size = gates.data.nbytes
     kept, backward_peak = _memory_of(lambda: lstm_recurrence(gates, h0, c0, weight), grad)
     assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
-    assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
+    assert backward_peak < 2.5 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -268,9 +268,10 @@ def test_lstm_layer_equals_the_recurrence_on_its_input_projection(dtype, options
 
 
 def test_lstm_layer_keeps_its_states_once_and_holds_one_gate_sized_array_in_backward():
-    # Forward keeps the gates' activations (G bytes), tanh(c_t) and the states it returns (1.75 G).
-    # Backward holds the gates' gradient and lays it out for the weight products a few steps at a
-    # time (a peak of 2.8 G when it made a second gate-sized array for them).
+    # Forward keeps the gates' activations (G bytes), tanh(c_t) and each step's columns [x; h; c],
+    # which the returned states view (1.92 G at these sizes). Backward holds the gates' gradient and
+    # lays it out for the weight product a few steps at a time (2.36 G; 2.8 G when it made a second
+    # gate-sized array for it).
     from chainrule.ops.recurrent import lstm_layer
     steps, batch, hidden, features = 32, 16, 16, 8
     rng = np.random.default_rng(0)
@@ -282,7 +283,7 @@ def test_lstm_layer_keeps_its_states_once_and_holds_one_gate_sized_array_in_back
     size = steps * batch * 4 * hidden * 4
     kept, backward_peak = _memory_of(lambda: lstm_layer(x, h0, c0, weight_ih, weight_hh), grad)
     assert kept < 2.0 * size, f"forward keeps {kept / size:.2f} gate-sized arrays"
-    assert backward_peak < 2.7 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
+    assert backward_peak < 2.5 * size, f"backward peaks at {backward_peak / size:.2f} gate-sized arrays"
 
 
 def test_lstm_layer_names_the_shapes_and_dtypes_it_expected():

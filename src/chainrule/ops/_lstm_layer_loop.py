@@ -10,12 +10,15 @@ splits), and the backward step's ``W_hh^T (H, 4H) @ d_pre (4H, B)`` likewise (29
 At one thread these products are slower (48 and 49 µs).
 
 Turning whole (T, B, 4H) arrays into this layout costs more than it saves, so the layer takes x
-itself. Each step's product is ``[W_hh | W_ih | b] @ [h_{t-1}; x_t; 1]``: the input projection
-and the bias are made inside the step's product, which writes the step's gates where they are
-kept (35 µs at two threads for the 161-row operand here, against 27 µs plus a separate
-projection of all steps, a bias addition and a sum that took ~16 µs a step). Backward makes
-the gradients of x, W_ih, W_hh and b as products with the gate gradients laid out as
-(4H, steps * B), a few steps at a time.
+itself and keeps one block of columns per step, [x_t; 1; h_{t-1}; c_{t-1}] (feature-major):
+- its first rows are the operand of the step's one product, ``[W_ih | b | W_hh] @ [x_t; 1; h_{t-1}]``,
+  which makes the gates with the input projection and the bias and writes them where they are kept
+  (35 µs at two threads for the 161-row operand here, against 27 µs plus a separate projection of
+  all steps, a bias addition and a sum that took ~16 µs a step);
+- the step writes h_t, c_t straight into the next block, and the (T, B, 2H) states the layer
+  returns are a view of those rows: no copy, and a training step keeps the states once;
+- backward pairs each step's gate gradient with the same operand, so the gradients of W_ih, b and
+  W_hh are one product, with both laid out as (rows, steps * B) a few steps at a time.
 
 Rows are reordered to i, f, o, g so that the three sigmoid gates are one block: one tanh serves
 all four gates (sigmoid(x) = tanh(x / 2) / 2 + 1 / 2, the sigmoid rows halved beforehand, which
@@ -52,15 +55,15 @@ def _sigmoids_first(hidden):
 
 
 def _stacked_weights(weight_ih, weight_hh, bias, hidden):
-    """[W_hh | W_ih | b] (4H, H + I (+ 1)), gate blocks i, f, o, g, the sigmoid rows halved (exact)."""
+    """[W_ih | b | W_hh] (4H, I (+ 1) + H), gate blocks i, f, o, g, the sigmoid rows halved (exact)."""
     inputs = weight_ih.shape[1]
-    stacked = np.empty((4 * hidden, hidden + inputs + (bias is not None)), weight_hh.dtype)
+    stacked = np.empty((4 * hidden, inputs + (bias is not None) + hidden), weight_hh.dtype)
     for k, source in enumerate(_SIGMOIDS_FIRST):
         rows, source_rows = slice(k * hidden, (k + 1) * hidden), slice(source * hidden, (source + 1) * hidden)
-        stacked[rows, :hidden] = weight_hh[source_rows]
-        stacked[rows, hidden:hidden + inputs] = weight_ih[source_rows]
+        stacked[rows, :inputs] = weight_ih[source_rows]
         if bias is not None:
-            stacked[rows, -1] = bias[source_rows]
+            stacked[rows, inputs] = bias[source_rows]
+        stacked[rows, -hidden:] = weight_hh[source_rows]
     stacked[:3 * hidden] *= 0.5
     return stacked
 
@@ -75,6 +78,11 @@ def _feature_major(array, reverse):
     return np.ascontiguousarray(_taken_order(array, reverse).transpose(0, 2, 1))
 
 
+def _returned_states(columns, hidden, reverse):
+    """The (T, B, 2H) states, h then c, in time order: a view of the steps' columns."""
+    return _taken_order(columns[1:, -2 * hidden:], reverse).transpose(0, 2, 1)
+
+
 def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
     """The states h_t, c_t of every step side by side, (T, B, 2H), and what backward needs.
 
@@ -84,24 +92,24 @@ def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
         reverse: last step first.
 
     Returns:
-        (states, trace): backward reads h_t and c_t back from the states it returns, so a training
-        step keeps them once.
+        (states, trace): the states are a view of the steps' columns (below), which backward reads
+        too, so a training step keeps them once.
     """
     steps, batch, hidden = x.shape[0], x.shape[1], weight_hh.shape[1]
     dtype = x.dtype
     weight = _stacked_weights(weight_ih, weight_hh, bias, hidden)
     sigmoid_rows = slice(0, 3 * hidden)
-    # Step n's operand is [h_n; x_n; 1] feature-major, so one product makes its gates, input
-    # projection and bias included; h_{n+1} is written straight into the next step's operand.
-    operands = np.empty((steps + 1, weight.shape[1], batch), dtype)
-    hs = operands[:, :hidden]
-    np.copyto(operands[:steps, hidden:hidden + x.shape[2]], _taken_order(x, reverse).transpose(0, 2, 1))
+    # Step n's column block is [x_n; 1; h_n; c_n] (feature-major): its first rows are the operand
+    # of one product that makes the step's gates, input projection and bias included, and the
+    # step writes h_{n+1}, c_{n+1} straight into the next block, where the returned states see them.
+    columns = np.empty((steps + 1, weight.shape[1] + hidden, batch), dtype)
+    operands = columns[:, :weight.shape[1]]
+    hs, cs = columns[:, -2 * hidden:-hidden], columns[:, -hidden:]
+    np.copyto(columns[:steps, :x.shape[2]], _taken_order(x, reverse).transpose(0, 2, 1))
     if bias is not None:
-        operands[:, -1] = 1
-    hs[0] = h0.T
+        columns[:, x.shape[2]] = 1
+    hs[0], cs[0] = h0.T, c0.T
     activations = np.empty((steps, 4 * hidden, batch), dtype)  # the gates of every step
-    cs = np.empty((steps + 1, hidden, batch), dtype)
-    cs[0] = c0.T
     tanh_c = np.empty((steps, hidden, batch), dtype)
     input_gate = np.empty((hidden, batch), dtype)
     kept = None if keep is None else _feature_major(keep, reverse)  # (T, 1, B)
@@ -124,23 +132,17 @@ def layer_forward(x, h0, c0, weight_ih, weight_hh, bias, keep, reverse):
         if kept is not None:
             _blend_in_place(h_new, hs[n], kept[n])
             _blend_in_place(c_new, cs[n], kept[n])
-    states = np.empty((steps, batch, 2 * hidden), dtype)
-    np.copyto(states[..., :hidden], _taken_order(hs[1:], reverse).transpose(0, 2, 1))
-    np.copyto(states[..., hidden:], _taken_order(cs[1:], reverse).transpose(0, 2, 1))
-    return states, (activations, tanh_c, states)
+    return _returned_states(columns, hidden, reverse), (activations, tanh_c, columns)
 
 
-def _slopes(activations, tanh_c, c0, c_states):
+def _slopes(activations, tanh_c, c_before):
     """(slopes, to_cell): what multiplies dc or dh to give each step's d_pre, and dh's path to dc.
 
     slopes (T, 4H, B), rows i, f, o, g, times dc (i, f, g) or dh (o) give d_pre =
     (dc g i(1-i), dc c_{t-1} f(1-f), dh tanh(c_t) o(1-o), dc i (1-g^2)); to_cell (T, H, B) =
-    o (1 - tanh(c_t)^2), dc_t += dh_t to_cell. ``c_states`` (T, B, H): c_t of every step taken.
+    o (1 - tanh(c_t)^2), dc_t += dh_t to_cell. ``c_before`` (T, H, B): c_{t-1} of every step taken.
     """
-    steps, hidden, batch = tanh_c.shape
-    c_before = np.empty((steps, hidden, batch), activations.dtype)  # c_{t-1} of every step taken
-    c_before[0] = c0.T
-    np.copyto(c_before[1:], c_states[:-1].transpose(0, 2, 1))
+    hidden = tanh_c.shape[1]
     i, f, o, g = (activations[:, k * hidden:(k + 1) * hidden] for k in range(4))
     slopes = np.multiply(activations, activations)  # every gate squared, in one call
     s_i, s_f, s_o, s_g = (slopes[:, k * hidden:(k + 1) * hidden] for k in range(4))
@@ -158,7 +160,7 @@ def _slopes(activations, tanh_c, c0, c_states):
     return slopes, to_cell
 
 
-def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, reverse, needs):
+def layer_backward(trace, grad_out, x, weight_ih, weight_hh, keep, reverse, needs):
     """(grad x, grad h0, grad c0, grad weight_ih, grad weight_hh, grad bias), backpropagation through time.
 
     Args:
@@ -166,29 +168,29 @@ def layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, keep, rever
         of h_t and c_t side by side.  needs: one bool per gradient, in the order returned; a gradient
         not needed is None.  Others as ``layer_forward``.
     """
-    activations, tanh_c, states = trace
+    activations, tanh_c, columns = trace
     hidden = tanh_c.shape[1]
     order = _sigmoids_first(hidden)
-    c_states = _taken_order(states[..., hidden:], reverse)  # c_t of every step taken, (T, B, H)
+    c_before = columns[:-1, -hidden:]  # c_{t-1} of every step taken, (T, H, B)
     kept = None if keep is None else _feature_major(keep, reverse)
     weight_t = np.ascontiguousarray(weight_hh[order].T)  # (H, 4H)
     if _compiled.kernels() is not None:
-        d_pre, dh, dc = _steps_back_compiled(activations, tanh_c, c0, c_states, _taken_order(grad_out, reverse),
+        d_pre, dh, dc = _steps_back_compiled(activations, tanh_c, c_before, _taken_order(grad_out, reverse),
                                              kept, weight_t)
     else:  # the upstream gradients as (T, 2H, B) views, read in place rather than copied
-        d_pre, dh, dc = _steps_back(activations, tanh_c, c0, c_states,
+        d_pre, dh, dc = _steps_back(activations, tanh_c, c_before,
                                     _taken_order(grad_out, reverse).transpose(0, 2, 1), kept, weight_t)
-    grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(d_pre, x, h0, states, weight_ih,
-                                                                                order, reverse, needs)
+    grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(
+        d_pre, columns[:-1, :-hidden], x.shape, weight_ih, order, reverse, needs)
     return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
 
 
-def _steps_back(activations, tanh_c, c0, c_states, upstream, kept, weight_t):
+def _steps_back(activations, tanh_c, c_before, upstream, kept, weight_t):
     """(d_pre, dh, dc): the pre-activations' gradient of every step, and the states' gradients at
     the start, stepping back through time with NumPy (the slopes made for all steps first)."""
     steps, hidden, batch = tanh_c.shape
     dtype = activations.dtype
-    d_pre, to_cell = _slopes(activations, tanh_c, c0, c_states)  # times dc and dh, step by step
+    d_pre, to_cell = _slopes(activations, tanh_c, c_before)  # times dc and dh, step by step
     forget = activations[:, hidden:2 * hidden]
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
     through_cell = np.empty((hidden, batch), dtype)
@@ -217,7 +219,7 @@ def _steps_back(activations, tanh_c, c0, c_states, upstream, kept, weight_t):
     return d_pre, dh, dc
 
 
-def _steps_back_compiled(activations, tanh_c, c0, c_states, grad_rows, kept, weight_t):
+def _steps_back_compiled(activations, tanh_c, c_before, grad_rows, kept, weight_t):
     """``_steps_back`` with each step's arithmetic in one compiled pass that makes its slopes as it
     goes, so d_pre is written once and no slopes are stored. The same bits. ``grad_rows`` (T, B, 2H):
     the states' upstream gradients in the order the steps are taken."""
@@ -226,15 +228,15 @@ def _steps_back_compiled(activations, tanh_c, c0, c_states, grad_rows, kept, wei
     dtype = activations.dtype
     d_pre = np.empty_like(activations)
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
-    scratch = np.empty((3, hidden, batch), dtype)
+    scratch = np.empty((2, hidden, batch), dtype)
     skipped = h_skipped = c_skipped = None
     if kept is not None:
         skipped = 1 - kept
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
     one = dtype.type(1)
     for n in range(steps - 1, -1, -1):
-        compiled.lstm_step_backward(dh, dc, grad_rows[n], activations[n], tanh_c[n], c0 if n == 0 else c_states[n - 1],
-                                    d_pre[n], None if kept is None else kept[n], None if kept is None else skipped[n],
+        compiled.lstm_step_backward(dh, dc, grad_rows[n], activations[n], tanh_c[n], c_before[n], d_pre[n],
+                                    None if kept is None else kept[n], None if kept is None else skipped[n],
                                     h_skipped, c_skipped, scratch, one)
         np.matmul(weight_t, d_pre[n], out=dh)  # d_pre_t W_hh
         if kept is not None:
@@ -245,42 +247,30 @@ def _steps_back_compiled(activations, tanh_c, c0, c_states, grad_rows, kept, wei
 _STEPS_PER_BLOCK = 8
 
 
-def _input_and_weight_grads(d_pre, x, h0, states, weight_ih, order, reverse, needs):
+def _input_and_weight_grads(d_pre, operands, x_shape, weight_ih, order, reverse, needs):
     """The gradients of x, W_ih, W_hh and b (None where ``needs`` says so).
 
-    Each is a product over all steps with d_pre as (4H, steps * B); d_pre is laid out that way a few
-    steps at a time, so the backward pass holds one gate-sized array, not two.
+    The weights' gradients are one product, d_pre as (4H, steps * B) against each step's operand
+    [x_t; 1; h_{t-1}] (``operands`` (T, K, B), both in the order the steps are taken), giving
+    [dW_ih | db | dW_hh]. Both are laid out for it a few steps at a time, so the backward pass holds
+    one gate-sized array, not two.
     """
     steps, rows, batch = d_pre.shape
-    hidden, dtype = rows // 4, d_pre.dtype
-    in_time_order = _taken_order(d_pre, reverse)
+    inputs, hidden = x_shape[-1], rows // 4
+    grad_x = np.empty(x_shape, d_pre.dtype) if needs[0] else None
+    taken_grad_x = None if grad_x is None else _taken_order(grad_x, reverse)
     weight_in = weight_ih[order] if needs[0] else None
-    grad_x = np.empty(x.shape, dtype) if needs[0] else None
-    grad_weight_ih = np.zeros((rows, x.shape[-1]), dtype) if needs[3] else None
-    grad_weight_hh = np.zeros((rows, hidden), dtype) if needs[4] else None
-    grad_bias = np.zeros(rows, dtype) if len(needs) > 5 and needs[5] else None
-    ones = np.ones(min(steps, _STEPS_PER_BLOCK) * batch, dtype) if grad_bias is not None else None
+    wanted = any(needs[3:])
+    grad_stacked = np.zeros((rows, operands.shape[1]), d_pre.dtype) if wanted else None
     for start in range(0, steps, _STEPS_PER_BLOCK):
         stop = min(start + _STEPS_PER_BLOCK, steps)
-        block = np.ascontiguousarray(in_time_order[start:stop].transpose(1, 0, 2)).reshape(rows, -1)
+        block = np.ascontiguousarray(d_pre[start:stop].transpose(1, 0, 2)).reshape(rows, -1)
         if grad_x is not None:
-            np.matmul(block.T, weight_in, out=grad_x[start:stop].reshape(-1, x.shape[-1]))
-        if grad_weight_ih is not None:
-            grad_weight_ih += np.matmul(block, x[start:stop].reshape(-1, x.shape[-1]))
-        if grad_weight_hh is not None:
-            grad_weight_hh += np.matmul(block, _previous_states(states[..., :hidden], h0, start, stop, reverse))
-        if grad_bias is not None:
-            grad_bias += np.matmul(block, ones[:block.shape[1]])  # a product sums rows faster than .sum
-    return grad_x, *(None if grad is None else grad[order] for grad in (grad_weight_ih, grad_weight_hh, grad_bias))
-
-
-def _previous_states(hs, h0, start, stop, reverse):
-    """(rows of steps start..stop-1, H): the state h_{t-1} each of those steps started from."""
-    hidden = hs.shape[-1]
-    if not reverse:
-        if start > 0:
-            return hs[start - 1:stop - 1].reshape(-1, hidden)
-        return np.concatenate([h0, hs[:stop - 1].reshape(-1, hidden)])
-    if stop < len(hs):
-        return hs[start + 1:stop + 1].reshape(-1, hidden)
-    return np.concatenate([hs[start + 1:].reshape(-1, hidden), h0])
+            np.copyto(taken_grad_x[start:stop], np.matmul(block.T, weight_in).reshape(stop - start, batch, inputs))
+        if wanted:
+            block_operands = np.ascontiguousarray(operands[start:stop].transpose(1, 0, 2)).reshape(operands.shape[1], -1)
+            grad_stacked += np.matmul(block, block_operands.T)
+    grad_weight_ih = grad_stacked[:, :inputs][order] if needs[3] else None
+    grad_weight_hh = grad_stacked[:, -hidden:][order] if needs[4] else None
+    grad_bias = grad_stacked[:, inputs][order] if len(needs) > 5 and needs[5] else None
+    return grad_x, grad_weight_ih, grad_weight_hh, grad_bias

@@ -185,11 +185,12 @@ def lstm_step_backward(dh, dc, upstream, gates, tanh_c, c_before, d_pre, kept, s
     Adds the step's upstream gradients (``upstream`` (B, 2H), dh then dc) to dh, dc (H, B); on
     padding (``kept`` (1, B) not None) moves the skipped part into ``h_skipped``, ``c_skipped``;
     adds dh's path through the cell to dc; writes the pre-activations' gradient ``d_pre`` (4H, B),
-    rows i, f, o, g, from the step's ``gates``, ``tanh_c`` and ``c_before`` (B, H); and leaves
+    rows i, f, o, g, from the step's ``gates``, ``tanh_c`` and ``c_before`` (H, B); and leaves
     dc = dc f (+ c_skipped) for the step before. The NumPy form's operations (``_slopes`` and
     ``_steps_back``), element by element in the same order; ``one`` is 1 in the arrays' dtype, so
-    float32 stays float32. The (B, H) inputs are first turned into (H, B) blocks of ``scratch``
-    (3, H, B), so that the main loop runs over contiguous arrays, which the compiler vectorises.
+    float32 stays float32. The upstream gradients are first turned into (H, B) blocks of
+    ``scratch`` (2, H, B), so that the main loop runs over contiguous arrays, which the compiler
+    vectorises.
     """
     hidden, batch = dh.shape
     size = hidden * batch
@@ -197,9 +198,8 @@ def lstm_step_backward(dh, dc, upstream, gates, tanh_c, c_before, d_pre, kept, s
         for row in range(hidden):
             scratch[0, row, b] = upstream[b, row]
             scratch[1, row, b] = upstream[b, hidden + row]
-            scratch[2, row, b] = c_before[b, row]
-    grad_h, grad_c, previous = scratch[0].reshape(-1), scratch[1].reshape(-1), scratch[2].reshape(-1)
-    gate, slope, squashed = gates.reshape(-1), d_pre.reshape(-1), tanh_c.reshape(-1)
+    grad_h, grad_c = scratch[0].reshape(-1), scratch[1].reshape(-1)
+    gate, slope, squashed, previous = gates.reshape(-1), d_pre.reshape(-1), tanh_c.reshape(-1), c_before.reshape(-1)
     flat_h, flat_c = dh.reshape(-1), dc.reshape(-1)
     for k in range(size):
         i, f, o, g = gate[k], gate[size + k], gate[2 * size + k], gate[3 * size + k]

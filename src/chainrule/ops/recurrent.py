@@ -366,7 +366,7 @@ class LSTMLayer(Function):
         x, h0, c0, weight_ih, weight_hh, bias, trace = ctx.saved
         needs = ctx.needs_input_grad
         if _math(ctx) is _ArrayMath:
-            grads = _lstm_layer_loop.layer_backward(trace, grad_out, x, h0, c0, weight_ih, weight_hh, ctx.keep,
+            grads = _lstm_layer_loop.layer_backward(trace, grad_out, x, weight_ih, weight_hh, ctx.keep,
                                                     ctx.reverse, needs)
             return grads[:len(needs)]
         # differentiating this backward: recompute the steps from the inputs, recording a graph
