@@ -241,16 +241,21 @@ def test_lstm_keeps_its_states_once_and_builds_the_gate_gradient_in_place():
 @pytest.mark.parametrize("options", [{}, {"reverse": True}, {"lengths": (5, 2, 3)}, {"lengths": (5, 2, 3), "reverse": True}],
                          ids=["forward", "reverse", "lengths", "reverse-lengths"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
-def test_lstm_layer_equals_the_recurrence_on_its_input_projection(dtype, options, bias):
+@pytest.mark.parametrize("reached", [None, (1, 4)], ids=["every-step", "some-steps"])
+def test_lstm_layer_equals_the_recurrence_on_its_input_projection(dtype, options, bias, reached):
     # lstm_layer keeps its arrays feature-major; lstm_recurrence, fed x W_ih^T + b, keeps them batch-major:
-    # the same states and the same gradient of every input, to rounding.
+    # the same states and the same gradient of every input, to rounding. With ``reached`` only those
+    # steps' states get a gradient from outside, and lstm_layer skips the others' additions.
     from chainrule.ops.recurrent import lstm_layer, lstm_recurrence
     steps, batch, features, hidden = 5, 3, 4, 6
     rng = np.random.default_rng(1)
     shapes = [(steps, batch, features), (batch, hidden), (batch, hidden), (4 * hidden, features), (4 * hidden, hidden),
               (4 * hidden,)][:6 if bias else 5]
     arrays = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
-    weights = cr.tensor(rng.standard_normal((steps, batch, 2 * hidden)).astype(dtype))
+    weights = rng.standard_normal((steps, batch, 2 * hidden)).astype(dtype)
+    if reached is not None:
+        weights[[t for t in range(steps) if t not in reached]] = 0
+    weights = cr.tensor(weights)
     results = []
     for fused in (True, False):
         x, h0, c0, weight_ih, weight_hh, *b = inputs = [cr.tensor(a, requires_grad=True) for a in arrays]

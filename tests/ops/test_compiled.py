@@ -214,3 +214,23 @@ def test_importing_chainrule_does_not_import_numba():
     script = "import sys, chainrule, chainrule.nn; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("options", [{}, {"reverse": True}, {"lengths": (6, 2, 4)}], ids=["forward", "reverse", "lengths"])
+def test_lstm_layer_gives_the_same_bits_when_only_some_steps_get_a_gradient(options):
+    # A classifier reads the last state only: the steps with no gradient from outside skip their
+    # additions, in the compiled pass as in the NumPy form.
+    from chainrule.ops.recurrent import lstm_layer
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(shape).astype(np.float32)
+              for shape in ((6, 3, 4), (3, 5), (3, 5), (20, 4), (20, 5), (20,))]
+    weights = np.zeros((6, 3, 10), np.float32)
+    weights[[2, 5], :, :5] = rng.standard_normal((2, 3, 5))
+    results = []
+    for enabled in (False, True):
+        performance.use_compiled_kernels(enabled)
+        inputs = [cr.tensor(a, requires_grad=True) for a in arrays]
+        (lstm_layer(*inputs, **options) * cr.tensor(weights)).sum().backward()
+        results.append([x.grad.numpy() for x in inputs])
+    for expected, got in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, expected)

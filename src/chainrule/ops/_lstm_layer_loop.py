@@ -174,18 +174,21 @@ def layer_backward(trace, grad_out, x, weight_ih, weight_hh, keep, reverse, need
     c_before = columns[:-1, -hidden:]  # c_{t-1} of every step taken, (T, H, B)
     kept = None if keep is None else _feature_major(keep, reverse)
     weight_t = np.ascontiguousarray(weight_hh[order].T)  # (H, 4H)
+    # Which steps' states get a gradient from outside: when only the last state is read (a
+    # classifier), every other step skips adding zeros (one pass here against two a step).
+    reached = _taken_order(grad_out.reshape(grad_out.shape[0], -1).any(axis=1), reverse)
     if _compiled.kernels() is not None:
         d_pre, dh, dc = _steps_back_compiled(activations, tanh_c, c_before, _taken_order(grad_out, reverse),
-                                             kept, weight_t)
+                                             reached, kept, weight_t)
     else:  # the upstream gradients as (T, 2H, B) views, read in place rather than copied
         d_pre, dh, dc = _steps_back(activations, tanh_c, c_before,
-                                    _taken_order(grad_out, reverse).transpose(0, 2, 1), kept, weight_t)
+                                    _taken_order(grad_out, reverse).transpose(0, 2, 1), reached, kept, weight_t)
     grad_x, grad_weight_ih, grad_weight_hh, grad_bias = _input_and_weight_grads(
         d_pre, columns[:-1, :-hidden], x.shape, weight_ih, order, reverse, needs)
     return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
 
 
-def _steps_back(activations, tanh_c, c_before, upstream, kept, weight_t):
+def _steps_back(activations, tanh_c, c_before, upstream, reached, kept, weight_t):
     """(d_pre, dh, dc): the pre-activations' gradient of every step, and the states' gradients at
     the start, stepping back through time with NumPy (the slopes made for all steps first)."""
     steps, hidden, batch = tanh_c.shape
@@ -199,8 +202,9 @@ def _steps_back(activations, tanh_c, c_before, upstream, kept, weight_t):
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
     for n in range(steps - 1, -1, -1):
         step = d_pre[n]
-        dh += upstream[n, :hidden]
-        dc += upstream[n, hidden:]
+        if reached[n]:
+            dh += upstream[n, :hidden]
+            dc += upstream[n, hidden:]
         if kept is not None:  # on padding the gradient passes to the previous state unchanged
             np.multiply(dh, skipped[n], out=h_skipped)
             np.multiply(dc, skipped[n], out=c_skipped)
@@ -219,7 +223,7 @@ def _steps_back(activations, tanh_c, c_before, upstream, kept, weight_t):
     return d_pre, dh, dc
 
 
-def _steps_back_compiled(activations, tanh_c, c_before, grad_rows, kept, weight_t):
+def _steps_back_compiled(activations, tanh_c, c_before, grad_rows, reached, kept, weight_t):
     """``_steps_back`` with each step's arithmetic in one compiled pass that makes its slopes as it
     goes, so d_pre is written once and no slopes are stored. The same bits. ``grad_rows`` (T, B, 2H):
     the states' upstream gradients in the order the steps are taken."""
@@ -235,7 +239,7 @@ def _steps_back_compiled(activations, tanh_c, c_before, grad_rows, kept, weight_
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
     one = dtype.type(1)
     for n in range(steps - 1, -1, -1):
-        compiled.lstm_step_backward(dh, dc, grad_rows[n], activations[n], tanh_c[n], c_before[n], d_pre[n],
+        compiled.lstm_step_backward(dh, dc, grad_rows[n] if reached[n] else None, activations[n], tanh_c[n], c_before[n], d_pre[n],
                                     None if kept is None else kept[n], None if kept is None else skipped[n],
                                     h_skipped, c_skipped, scratch, one)
         np.matmul(weight_t, d_pre[n], out=dh)  # d_pre_t W_hh

@@ -182,7 +182,7 @@ def lstm_step_backward(dh, dc, upstream, gates, tanh_c, c_before, d_pre, kept, s
                        scratch, one):
     """One LSTM step of backpropagation through time up to its product (``_lstm_layer_loop``).
 
-    Adds the step's upstream gradients (``upstream`` (B, 2H), dh then dc) to dh, dc (H, B); on
+    Adds the step's upstream gradients (``upstream`` (B, 2H), dh then dc, or None) to dh, dc (H, B); on
     padding (``kept`` (1, B) not None) moves the skipped part into ``h_skipped``, ``c_skipped``;
     adds dh's path through the cell to dc; writes the pre-activations' gradient ``d_pre`` (4H, B),
     rows i, f, o, g, from the step's ``gates``, ``tanh_c`` and ``c_before`` (H, B); and leaves
@@ -194,17 +194,20 @@ def lstm_step_backward(dh, dc, upstream, gates, tanh_c, c_before, d_pre, kept, s
     """
     hidden, batch = dh.shape
     size = hidden * batch
-    for b in range(batch):
-        for row in range(hidden):
-            scratch[0, row, b] = upstream[b, row]
-            scratch[1, row, b] = upstream[b, hidden + row]
+    if upstream is not None:  # None: no gradient from outside, nothing added (as the NumPy form)
+        for b in range(batch):
+            for row in range(hidden):
+                scratch[0, row, b] = upstream[b, row]
+                scratch[1, row, b] = upstream[b, hidden + row]
     grad_h, grad_c = scratch[0].reshape(-1), scratch[1].reshape(-1)
     gate, slope, squashed, previous = gates.reshape(-1), d_pre.reshape(-1), tanh_c.reshape(-1), c_before.reshape(-1)
     flat_h, flat_c = dh.reshape(-1), dc.reshape(-1)
     for k in range(size):
         i, f, o, g = gate[k], gate[size + k], gate[2 * size + k], gate[3 * size + k]
-        h = flat_h[k] + grad_h[k]
-        c = flat_c[k] + grad_c[k]
+        h, c = flat_h[k], flat_c[k]
+        if upstream is not None:
+            h = h + grad_h[k]
+            c = c + grad_c[k]
         if kept is not None:
             b = k % batch
             h_skipped.reshape(-1)[k] = h * skipped[0, b]
