@@ -216,7 +216,8 @@ def test_importing_chainrule_does_not_import_numba():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("options", [{}, {"reverse": True}, {"lengths": (6, 2, 4)}], ids=["forward", "reverse", "lengths"])
+@pytest.mark.parametrize("options", [{}, {"reverse": True}, {"lengths": (6, 2, 4)}],
+                         ids=["forward", "reverse", "lengths"])
 def test_lstm_layer_gives_the_same_bits_when_only_some_steps_get_a_gradient(options):
     # A classifier reads the last state only: the steps with no gradient from outside skip their
     # additions, in the compiled pass as in the NumPy form.

@@ -10,7 +10,8 @@ splits), and the backward step's ``W_hh^T (H, 4H) @ d_pre (4H, B)`` likewise (29
 At one thread these products are slower (48 and 49 µs).
 
 Turning whole (T, B, 4H) arrays into this layout costs more than it saves, so the layer takes x
-itself and keeps one block of columns per step, [x_t; 1; h_{t-1}; c_{t-1}] (feature-major):
+itself and keeps one block of columns per step, [x_t; 1; h_{t-1}; c_{t-1}] (feature-major; the
+row of ones only with a bias):
 - its first rows are the operand of the step's one product, ``[W_ih | b | W_hh] @ [x_t; 1; h_{t-1}]``,
   which makes the gates with the input projection and the bias and writes them where they are kept
   (35 µs at two threads for the 161-row operand here, against 27 µs plus a separate projection of
@@ -239,9 +240,9 @@ def _steps_back_compiled(activations, tanh_c, c_before, grad_rows, reached, kept
         h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
     one = dtype.type(1)
     for n in range(steps - 1, -1, -1):
-        compiled.lstm_step_backward(dh, dc, grad_rows[n] if reached[n] else None, activations[n], tanh_c[n], c_before[n], d_pre[n],
-                                    None if kept is None else kept[n], None if kept is None else skipped[n],
-                                    h_skipped, c_skipped, scratch, one)
+        compiled.lstm_step_backward(dh, dc, grad_rows[n] if reached[n] else None, activations[n], tanh_c[n],
+                                    c_before[n], d_pre[n], None if kept is None else kept[n],
+                                    None if kept is None else skipped[n], h_skipped, c_skipped, scratch, one)
         np.matmul(weight_t, d_pre[n], out=dh)  # d_pre_t W_hh
         if kept is not None:
             dh += h_skipped
@@ -272,8 +273,8 @@ def _input_and_weight_grads(d_pre, operands, x_shape, weight_ih, order, reverse,
         if grad_x is not None:
             np.copyto(taken_grad_x[start:stop], np.matmul(block.T, weight_in).reshape(stop - start, batch, inputs))
         if wanted:
-            block_operands = np.ascontiguousarray(operands[start:stop].transpose(1, 0, 2)).reshape(operands.shape[1], -1)
-            grad_stacked += np.matmul(block, block_operands.T)
+            block_operands = np.ascontiguousarray(operands[start:stop].transpose(1, 0, 2))
+            grad_stacked += np.matmul(block, block_operands.reshape(operands.shape[1], -1).T)
     grad_weight_ih = grad_stacked[:, :inputs][order] if needs[3] else None
     grad_weight_hh = grad_stacked[:, -hidden:][order] if needs[4] else None
     grad_bias = grad_stacked[:, inputs][order] if len(needs) > 5 and needs[5] else None

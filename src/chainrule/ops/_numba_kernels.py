@@ -24,7 +24,6 @@ the second core after each product, and the loop's second thread waits for them.
 import functools
 
 import numba
-import numpy as np
 
 
 @functools.lru_cache(maxsize=None)
