@@ -189,6 +189,14 @@ def layer_backward(trace, grad_out, x, weight_ih, weight_hh, keep, reverse, need
     return grad_x, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grad_weight_ih, grad_weight_hh, grad_bias
 
 
+def _padding_buffers(kept, hidden, batch, dtype):
+    """(1 - kept, h_skipped, c_skipped): where padding passes the states' gradients on unchanged,
+    and the buffers that carry them past a step; all None without padding."""
+    if kept is None:
+        return None, None, None
+    return 1 - kept, np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
+
+
 def _steps_back(activations, tanh_c, c_before, upstream, reached, kept, weight_t):
     """(d_pre, dh, dc): the pre-activations' gradient of every step, and the states' gradients at
     the start, stepping back through time with NumPy (the slopes made for all steps first)."""
@@ -198,9 +206,7 @@ def _steps_back(activations, tanh_c, c_before, upstream, reached, kept, weight_t
     forget = activations[:, hidden:2 * hidden]
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
     through_cell = np.empty((hidden, batch), dtype)
-    if kept is not None:
-        skipped = 1 - kept
-        h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
+    skipped, h_skipped, c_skipped = _padding_buffers(kept, hidden, batch, dtype)
     for n in range(steps - 1, -1, -1):
         step = d_pre[n]
         if reached[n]:
@@ -234,10 +240,7 @@ def _steps_back_compiled(activations, tanh_c, c_before, grad_rows, reached, kept
     d_pre = np.empty_like(activations)
     dh, dc = np.zeros((hidden, batch), dtype), np.zeros((hidden, batch), dtype)
     scratch = np.empty((2, hidden, batch), dtype)
-    skipped = h_skipped = c_skipped = None
-    if kept is not None:
-        skipped = 1 - kept
-        h_skipped, c_skipped = np.empty((hidden, batch), dtype), np.empty((hidden, batch), dtype)
+    skipped, h_skipped, c_skipped = _padding_buffers(kept, hidden, batch, dtype)
     one = dtype.type(1)
     for n in range(steps - 1, -1, -1):
         compiled.lstm_step_backward(dh, dc, grad_rows[n] if reached[n] else None, activations[n], tanh_c[n],
