@@ -235,3 +235,70 @@ def test_lstm_layer_gives_the_same_bits_when_only_some_steps_get_a_gradient(opti
         results.append([x.grad.numpy() for x in inputs])
     for expected, got in zip(*results, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+OPTIMIZERS = [  # (class, options): the updates with a compiled form
+    (cr.optim.SGD, dict(lr=0.1)),
+    (cr.optim.SGD, dict(lr=0.1, maximize=True)),
+    (cr.optim.Adam, dict(lr=0.01)),
+    (cr.optim.Adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    (cr.optim.AdamW, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6)),
+    (cr.optim.AdamW, dict(lr=0.01, amsgrad=True, maximize=True)),
+]
+
+
+def _train_both_ways(optimizer_class, options, dtype, steps=4):
+    """Parameters and optimizer state after ``steps`` updates from the same gradients, with the
+    kernels off and on. The shapes include a 0-d and a transposed (not C-contiguous) parameter."""
+    rng = np.random.default_rng(6)
+    starts = [rng.standard_normal(shape) for shape in ((7, 5), (5,), (), (4, 3))]
+    grads = [[rng.standard_normal(start.shape) * 10.0 ** rng.integers(-4, 3) for start in starts]
+             for _ in range(steps)]
+    results = []
+    for enabled in (False, True):
+        performance.use_compiled_kernels(enabled)
+        params = [cr.nn.Parameter(cr.tensor(start.astype(dtype))) for start in starts]
+        params[-1] = cr.nn.Parameter(cr.tensor(starts[-1].astype(dtype).T))
+        optimizer = optimizer_class(params, **options)
+        for step_grads in grads:
+            for param, grad in zip(params, step_grads):
+                param.grad = cr.tensor(grad.reshape(param.shape).astype(dtype))
+            optimizer.step()
+        state = [np.asarray(value) for values in optimizer.state.values() for value in values.values()]
+        results.append([param.numpy() for param in params] + state)
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer_class, options", OPTIMIZERS,
+                         ids=[f"{cls.__name__}-{k}" for k, (cls, _) in enumerate(OPTIMIZERS)])
+def test_optimizers_give_the_same_bits_with_compiled_kernels(optimizer_class, options, dtype, monkeypatch):
+    from chainrule.ops import _numba_kernels
+    calls = []
+    for name in ("sgd_step", "adam_step"):
+        kernel = getattr(_numba_kernels, name)
+        monkeypatch.setattr(_numba_kernels, name,
+                            lambda *args, _kernel=kernel, _name=name: calls.append(_name) or _kernel(*args))
+    reference, compiled = _train_both_ways(optimizer_class, options, dtype)
+    assert calls, "the compiled update never ran"
+    assert len(compiled) == len(reference)
+    for expected, got in zip(reference, compiled, strict=True):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_optimizers_keep_nan_and_infinities_as_numpy():
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e30, -1e-30], np.float32)
+    results = []
+    for enabled in (False, True):
+        performance.use_compiled_kernels(enabled)
+        params = [cr.nn.Parameter(cr.tensor(special.copy())), cr.nn.Parameter(cr.tensor(special[::-1].copy()))]
+        optimizers = [cr.optim.SGD(params[:1], lr=0.5), cr.optim.Adam(params[1:], lr=0.5, amsgrad=True)]
+        with np.errstate(all="ignore"):  # inf - inf and the like, in the NumPy form
+            for _ in range(2):
+                for param, optimizer in zip(params, optimizers):
+                    param.grad = cr.tensor(special[::-1].copy())
+                    optimizer.step()
+        results.append([param.numpy() for param in params])
+    for expected, got in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, expected)

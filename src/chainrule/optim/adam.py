@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, kernels_for
 
 __all__ = ["Adam", "AdamW"]
 
@@ -62,16 +62,29 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(param)
             state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
-        lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
+        # Python numbers compute in the parameter's dtype, never above it.
+        lr, weight_decay, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         state["step"] += 1
         step = state["step"]
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
 
+        largest = state.setdefault("max_exp_avg_sq", np.zeros_like(param)) if group["amsgrad"] else None
+        decoupled = group["decoupled_weight_decay"]
+
+        compiled = kernels_for(param, grad, exp_avg, exp_avg_sq, *(() if largest is None else (largest,)))
+        if compiled is not None:  # the same arithmetic in one pass, every number in param's dtype
+            cast = param.dtype.type
+            compiled.adam_step(param, grad, exp_avg, exp_avg_sq, largest,
+                               cast(1 - lr * weight_decay) if decoupled and weight_decay != 0 else None,
+                               cast(weight_decay) if not decoupled and weight_decay != 0 else None,
+                               cast(beta1), cast(beta2), cast(1 - beta1), cast(1 - beta2),
+                               cast(bias_correction2_sqrt), cast(eps), cast(step_size))
+            return
         if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
+            if decoupled:
                 param *= 1 - lr * weight_decay
             else:
                 grad = grad + weight_decay * param
@@ -84,12 +97,10 @@ class Adam(Optimizer):
         exp_avg_sq *= beta2
         exp_avg_sq += scratch                               # v = beta2 v + (1 - beta2) g^2
         second_moment = exp_avg_sq
-        if group["amsgrad"]:
-            second_moment = state.setdefault("max_exp_avg_sq", np.zeros_like(param))
-            np.maximum(second_moment, exp_avg_sq, out=second_moment)
+        if largest is not None:
+            np.maximum(largest, exp_avg_sq, out=largest)
+            second_moment = largest
 
-        step_size = lr / (1 - beta1 ** step)
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         denom = np.sqrt(second_moment, out=scratch)
         denom /= bias_correction2_sqrt
         denom += eps                                        # sqrt(v) / sqrt(1 - beta2^t) + eps

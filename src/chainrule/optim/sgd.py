@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, kernels_for
 
 __all__ = ["SGD"]
 
@@ -54,6 +54,12 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         weight_decay, momentum = group["weight_decay"], group["momentum"]
+        lr = float(group["lr"])  # a Python number computes in the parameter's dtype, never above it
+        if weight_decay == 0 and momentum == 0:
+            compiled = kernels_for(param, grad)
+            if compiled is not None:
+                compiled.sgd_step(param, grad, param.dtype.type(lr))
+                return
         if weight_decay != 0:
             grad = grad + weight_decay * param
         if momentum != 0:
@@ -64,4 +70,4 @@ class SGD(Optimizer):
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param -= group["lr"] * grad
+        param -= lr * grad
