@@ -292,7 +292,7 @@ def test_optimizers_keep_nan_and_infinities_as_numpy():
     results = []
     for enabled in (False, True):
         performance.use_compiled_kernels(enabled)
-        params = [cr.nn.Parameter(cr.tensor(special.copy())), cr.nn.Parameter(cr.tensor(special[::-1].copy()))]
+        params = [cr.nn.Parameter(cr.tensor(values.copy())) for values in (special, special[::-1])]
         optimizers = [cr.optim.SGD(params[:1], lr=0.5), cr.optim.Adam(params[1:], lr=0.5, amsgrad=True)]
         with np.errstate(all="ignore"):  # inf - inf and the like, in the NumPy form
             for _ in range(2):
