@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, kernels_for
+from chainrule.ops._compiled import kernels_for
+from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
@@ -74,7 +75,7 @@ class Adam(Optimizer):
         largest = state.setdefault("max_exp_avg_sq", np.zeros_like(param)) if group["amsgrad"] else None
         decoupled = group["decoupled_weight_decay"]
 
-        compiled = kernels_for(param, grad, exp_avg, exp_avg_sq, *(() if largest is None else (largest,)))
+        compiled = kernels_for(param, grad, exp_avg, exp_avg_sq, largest)
         if compiled is not None:  # the same arithmetic in one pass, every number in param's dtype
             cast = param.dtype.type
             compiled.adam_step(param, grad, exp_avg, exp_avg_sq, largest,

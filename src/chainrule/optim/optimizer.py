@@ -20,26 +20,9 @@ import numpy as np
 
 from chainrule.autograd import enable_grad
 from chainrule.errors import GradError, OptimizerError, ShapeError
-from chainrule.ops import _compiled
 from chainrule.tensor import Tensor
 
 __all__ = ["Optimizer", "OptimizerError"]
-
-
-def kernels_for(*arrays):
-    """The compiled kernels (``chainrule.performance.use_compiled_kernels``) when they are on and
-    fit ``arrays``: ndarrays (not NumPy scalars) of one floating dtype, all C-contiguous. Else None,
-    and the update runs in NumPy."""
-    compiled = _compiled.kernels()
-    if compiled is None:
-        return None
-    dtype = arrays[0].dtype
-    if dtype.kind != "f":
-        return None
-    for array in arrays:
-        if type(array) is not np.ndarray or array.dtype != dtype or not array.flags.c_contiguous:
-            return None
-    return compiled
 
 
 class Optimizer:

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, kernels_for
+from chainrule.ops._compiled import kernels_for
+from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
 
