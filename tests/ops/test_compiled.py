@@ -240,6 +240,9 @@ def test_lstm_layer_gives_the_same_bits_when_only_some_steps_get_a_gradient(opti
 OPTIMIZERS = [  # (class, options): the updates with a compiled form
     (cr.optim.SGD, dict(lr=0.1)),
     (cr.optim.SGD, dict(lr=0.1, maximize=True)),
+    (cr.optim.SGD, dict(lr=0.1, momentum=0.9)),
+    (cr.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (cr.optim.SGD, dict(lr=0.1, momentum=0.5, dampening=0.3, weight_decay=0.01, maximize=True)),
     (cr.optim.Adam, dict(lr=0.01)),
     (cr.optim.Adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     (cr.optim.AdamW, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6)),
@@ -293,7 +296,7 @@ def test_optimizers_keep_nan_and_infinities_as_numpy():
     for enabled in (False, True):
         performance.use_compiled_kernels(enabled)
         params = [cr.nn.Parameter(cr.tensor(values.copy())) for values in (special, special[::-1])]
-        optimizers = [cr.optim.SGD(params[:1], lr=0.5), cr.optim.Adam(params[1:], lr=0.5, amsgrad=True)]
+        optimizers = [cr.optim.SGD(params[:1], lr=0.5, momentum=0.9), cr.optim.Adam(params[1:], lr=0.5, amsgrad=True)]
         with np.errstate(all="ignore"):  # inf - inf and the like, in the NumPy form
             for _ in range(2):
                 for param, optimizer in zip(params, optimizers):

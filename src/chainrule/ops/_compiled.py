@@ -3,7 +3,7 @@
 Off by default: ``chainrule.performance.use_compiled_kernels()`` turns them on. Max pooling, ReLU,
 ``col2im`` and ``crop_grid`` (``chainrule.ops._windows``), the convolution's ``_from_columns`` and
 the LSTM layer's per-step gate arithmetic (``chainrule.ops._lstm_layer_loop``) have kernels
-(``chainrule.ops._numba_kernels``), and so do the updates of plain SGD and of Adam. They ask
+(``chainrule.ops._numba_kernels``), and so do the updates of SGD and of Adam. They ask
 ``kernels()`` (the optimizers ``kernels_for`` their arrays) on every call and fall back to NumPy
 when it returns None, so the NumPy form is always there, and stays the reference the kernels are
 tested against.

@@ -15,8 +15,8 @@ one loop instead of a comparison and a maximum; ``batch_to_front`` moves a batch
 to (N, C, H, W), adding a bias on the way, in an order that reads and writes runs. An LSTM step's
 gate arithmetic, a dozen NumPy calls on (H, B) blocks between the step's products, is one loop
 each way; the tanh stays NumPy's (numba's scalar tanh is several times slower). The SGD and
-Adam updates are one pass over each parameter instead of two (SGD: a product into a temporary,
-then the subtraction) or a dozen (Adam).
+Adam updates are one pass over each parameter instead of two (plain SGD: a product into a
+temporary, then the subtraction) to a dozen (Adam).
 
 The loops are serial. A parallel max pooling forward (numba's ``prange`` over the batch) made the
 benchmark CNN's step slower at two threads, 27 against 13 ms: OpenBLAS's threads keep spinning on
@@ -228,13 +228,29 @@ def lstm_step_backward(dh, dc, upstream, gates, tanh_c, c_before, d_pre, kept, s
 
 
 @numba.njit(cache=True, nogil=True)
-def sgd_step(param, grad, lr):
-    """Plain SGD's ``param -= lr * grad`` for C-contiguous arrays of one dtype, ``lr`` a scalar of
-    that dtype: one pass instead of NumPy's product into a temporary and the subtraction after it.
-    Each product is rounded to the dtype before the subtraction, as in the NumPy form."""
+def sgd_step(param, grad, lr, l2, buffer, first, momentum, keep, nesterov):
+    """One SGD step (``chainrule.optim.SGD._update``) for C-contiguous arrays of one dtype, in one
+    pass: the NumPy form's operations element by element in the same order, every scalar already
+    in the arrays' dtype (plain SGD: ``param -= lr * grad``, a product into a temporary and a
+    subtraction in NumPy).
+
+    ``l2`` (not None) adds ``l2 * param`` to the gradient. ``buffer`` (not None) is the momentum
+    buffer: set to the gradient on the ``first`` step, else ``momentum * buffer + keep * grad``;
+    the step is then along ``grad + momentum * buffer`` with ``nesterov``, else along the buffer.
+    """
     flat_param, flat_grad = param.reshape(-1), grad.reshape(-1)
+    flat_buffer = flat_grad  # read only with momentum
+    if buffer is not None:
+        flat_buffer = buffer.reshape(-1)
     for k in range(flat_param.size):
-        flat_param[k] -= lr * flat_grad[k]
+        g = flat_grad[k]
+        if l2 is not None:
+            g = g + l2 * flat_param[k]
+        if buffer is not None:
+            b = g if first else flat_buffer[k] * momentum + keep * g
+            flat_buffer[k] = b
+            g = g + momentum * b if nesterov else b
+        flat_param[k] -= lr * g
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -54,21 +54,26 @@ class SGD(Optimizer):
                               f"momentum={options['momentum']!r}, dampening={options['dampening']!r}")
 
     def _update(self, param, grad, state, group):
-        weight_decay, momentum = group["weight_decay"], group["momentum"]
-        lr = float(group["lr"])  # a Python number computes in the parameter's dtype, never above it
-        if weight_decay == 0 and momentum == 0:
-            compiled = kernels_for(param, grad)
-            if compiled is not None:
-                compiled.sgd_step(param, grad, param.dtype.type(lr))
-                return
+        # Python numbers compute in the parameter's dtype, never above it.
+        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+        momentum, dampening = float(group["momentum"]), float(group["dampening"])
+        buffer = state.get("momentum_buffer") if momentum != 0 else None
+        first = momentum != 0 and buffer is None
+        if first:
+            buffer = state["momentum_buffer"] = np.empty_like(param)
+        compiled = kernels_for(param, grad, buffer)
+        if compiled is not None:  # the same arithmetic in one pass, every number in param's dtype
+            cast = param.dtype.type
+            compiled.sgd_step(param, grad, cast(lr), cast(weight_decay) if weight_decay != 0 else None,
+                              buffer, first, cast(momentum), cast(1 - dampening), bool(group["nesterov"]))
+            return
         if weight_decay != 0:
             grad = grad + weight_decay * param
         if momentum != 0:
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = np.array(grad, copy=True)
+            if first:
+                np.copyto(buffer, grad)
             else:
                 buffer *= momentum
-                buffer += (1 - group["dampening"]) * grad
+                buffer += (1 - dampening) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         param -= lr * grad
