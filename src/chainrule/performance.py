@@ -14,16 +14,16 @@ benchmarks ran on (``benchmarks/run.py`` applies it; ``--default-malloc`` runs w
 cost is that freed memory stays with the process instead of returning to the system.
 
 ``use_compiled_kernels``: the memory-bound loops of training have a compiled form beside their
-NumPy form, built with numba (the ``fast`` extra): max pooling, ReLU, col2im (summing window gradients
-back onto an image, in the backward pass of convolutions, ``fold`` and average pooling) and the
-move of a convolution's batch-innermost result back to (N, C, H, W) with its bias; the LSTM
+NumPy form, built with numba (the ``fast`` extra): max pooling, ReLU, col2im (summing window
+gradients back onto an image, in the backward pass of convolutions, ``fold`` and average pooling)
+and the move of a convolution's batch-innermost result back to (N, C, H, W) with its bias; the LSTM
 layer's gate arithmetic between its per-step products; and the parameter updates of SGD (with or
-without momentum) and of Adam / AdamW. NumPy runs them as several passes with temporaries in between, or walks a
-transposed array across cache lines; each compiled loop makes one pass. In the benchmark CNN's
-step (one thread, cProfile) they take max pooling from 3.0 to 0.9 ms, col2im from 1.0 to 0.4 ms,
-ReLU from 1.1 to 0.6 ms, and the whole step from 16.0 to 12.2 ms; the MLP's SGD update goes from
-~230 to ~130 µs a step. Off by default, because numba compiles each kernel on its first
-call (about a second; cached on disk afterwards) and is not installed with chainrule itself.
+without momentum) and of Adam / AdamW. NumPy runs them as several passes with temporaries in
+between, or walks a transposed array across cache lines; each compiled loop makes one pass. In the
+benchmark CNN's step (one thread, cProfile) they take max pooling from 3.0 to 0.9 ms, col2im from
+1.0 to 0.4 ms, ReLU from 1.1 to 0.6 ms, and the whole step from 16.0 to 12.2 ms; the MLP's SGD
+update goes from ~230 to ~130 µs a step. Off by default, because numba compiles each kernel on its
+first call (about a second; cached on disk afterwards) and is not installed with chainrule itself.
 """
 
 import ctypes
