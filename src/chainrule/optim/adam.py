@@ -72,7 +72,9 @@ class Adam(Optimizer):
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
 
-        largest = state.setdefault("max_exp_avg_sq", np.zeros_like(param)) if group["amsgrad"] else None
+        largest = state.get("max_exp_avg_sq") if group["amsgrad"] else None
+        if group["amsgrad"] and largest is None:  # made once, not a zeroed array every step
+            largest = state["max_exp_avg_sq"] = np.zeros_like(param)
         decoupled = group["decoupled_weight_decay"]
 
         compiled = kernels_for(param, grad, exp_avg, exp_avg_sq, largest)
