@@ -86,7 +86,8 @@ def relu_array(x):
     """max(x, 0) elementwise (NaN stays NaN, -0.0 gives 0.0), taken against an array of zeros.
 
     NumPy's maximum runs its vectorised loop for two arrays but a scalar loop for an array and a
-    number: 765 against 388 µs for a (64, 16, 28, 28) float32 batch, zeros made included.
+    number: for a (64, 16, 28, 28) float32 batch, ``np.maximum(x, 0)`` took ~590 µs and this,
+    its zeros made included, 170-210 µs.
     """
     out = np.zeros(x.shape, x.dtype)
     return np.maximum(x, out, out=out)
