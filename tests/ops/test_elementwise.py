@@ -26,7 +26,7 @@ def test_relu_keeps_shape_and_dtype_of_any_layout(data):
     assert got.shape == data.shape and got.dtype == data.dtype
 
 
-def test_rnn_relu_recurrence_uses_the_same_relu():
+def test_rnn_relu_recurrence_matches_numpy_maximum():
     rng = np.random.default_rng(0)
     gates = rng.standard_normal((5, 2, 3))
     h0, weight = np.zeros((2, 3)), rng.standard_normal((3, 3))
