@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule import _dtypes
 from chainrule._checks import normalize_dim
-from chainrule.autograd._vjp_math import on_tensors
+from chainrule.autograd._vjp_math import on_tensors, relu_array
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, unary, values
 from chainrule.errors import DTypeError, ShapeError
@@ -335,7 +335,7 @@ class Softplus(Function):
         linear = z > threshold
         ctx.save_for_backward(x, linear)
         ctx.beta = beta
-        smooth = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+        smooth = (relu_array(z) + np.log1p(np.exp(-np.abs(z)))) / beta
         return np.where(linear, x, smooth)
 
     @staticmethod

@@ -19,7 +19,7 @@ as in PyTorch. Regression and divergence losses are in ``chainrule.ops.regressio
 
 import numpy as np
 
-from chainrule.autograd._vjp_math import on_tensors
+from chainrule.autograd._vjp_math import on_tensors, relu_array
 from chainrule.autograd.function import Function, register
 from chainrule.autograd.samples import Sample, values
 from chainrule.errors import DTypeError, IndexingError, ShapeError
@@ -272,7 +272,7 @@ def _clamped_log(xp, x, x_values):
 
 def _softplus_of_negative(x):
     """log(1 + e**-x) = max(-x, 0) + log1p(e**-|x|), which never overflows."""
-    return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return relu_array(-x) + np.log1p(np.exp(-np.abs(x)))
 
 
 def _bce_samples(rng):
