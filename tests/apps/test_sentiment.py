@@ -115,6 +115,25 @@ def test_cnn_model_masks_padding_and_predicts_short_texts(waimai, tmp_path):
     assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
 
 
+def test_adversarial_training_nudges_the_sequence_members_only(waimai, tmp_path):
+    sentiment.train(out=tmp_path / "adv", data=waimai, model="ensemble", members="bag,cnn", limit=200, folds=0,
+                    dim=8, adversarial=1.5, **QUICK)
+    settings = json.loads((tmp_path / "adv" / "metrics.json").read_text(encoding="utf-8"))["settings"]
+    assert settings["cnn"]["adversarial"] == 1.5 and "adversarial" not in settings["bag"]
+    lines = sentiment.predict(["好", "送餐很快，味道也不错"], run=tmp_path / "adv")
+    assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
+    # the cnn member's weights are not those it trains to without the nudges
+    sentiment.train(out=tmp_path / "plain", data=waimai, model="ensemble", members="bag,cnn", limit=200, folds=0,
+                    dim=8, **QUICK)
+    nudged, plain = (load(tmp_path / run / "checkpoint.npz", tmp_path / run / "sentiment.json")["members"][1]["model"]
+                     for run in ("adv", "plain"))
+    assert not np.array_equal(nudged.embedding.weight.numpy(), plain.embedding.weight.numpy())
+    for model, step in (("bag", 1.0), ("cnn", -1.0)):
+        with pytest.raises(ChainruleError, match="bad --adversarial; expected a step > 0 for a model with token"):
+            sentiment.train(out=tmp_path / "bad", data=waimai, model=model, limit=200, folds=0, adversarial=step,
+                            **QUICK)
+
+
 def test_nb_model_scales_ngrams_by_their_log_count_ratios(waimai, tmp_path):
     sentiment.train(out=tmp_path / "nb", data=waimai, model="nb", limit=200, folds=0, **QUICK)
     fitted = load(tmp_path / "nb" / "checkpoint.npz", tmp_path / "nb" / "sentiment.json")

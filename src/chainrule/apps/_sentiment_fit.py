@@ -21,7 +21,7 @@ from chainrule.apps._text import NgramHasher, Vocabulary, featurizer_from_settin
 from chainrule.data import stratified_split
 from chainrule.errors import ChainruleError
 from chainrule.nn import functional as F
-from chainrule.train import EarlyStopping, Trainer
+from chainrule.train import AdversarialTrainer, EarlyStopping, Trainer
 
 __all__ = ["fit", "split_validation", "probabilities", "epochs_of", "histories", "save", "load", "NGRAM_DROP"]
 
@@ -33,8 +33,9 @@ def fit(corpus, train_rows, config, options):
 
     ``train_rows`` are rows of the corpus's own texts; the texts of its extra data (``corpus.training_only``)
     join the 90% trained on, never the rows stopped on.
-    ``options``: ``settings`` (per model name: epochs, lr, batch_size), ``patience``, ``seed`` and
-    ``bar`` (a function returning a progress callback or None).
+    ``options``: ``settings`` (per model name: epochs, lr, batch_size, and for the sequence models
+    ``adversarial``, the step of ``AdversarialTrainer``), ``patience``, ``seed`` and ``bar`` (a function
+    returning a progress callback or None).
     """
     if config["model"] == "ensemble":
         return {"config": config, "members": [fit(corpus, train_rows, member, options)
@@ -53,8 +54,12 @@ def fit(corpus, train_rows, config, options):
     bar = options["bar"]()
     if bar is not None:
         callbacks.append(bar)
-    trainer = Trainer(model, F.cross_entropy, cr.optim.Adam(model.parameters(), lr=settings["lr"]),
-                      metrics=["accuracy"], callbacks=callbacks)
+    optimizer = cr.optim.Adam(model.parameters(), lr=settings["lr"])
+    if settings.get("adversarial"):
+        trainer = AdversarialTrainer(model, F.cross_entropy, optimizer, metrics=["accuracy"], callbacks=callbacks,
+                                     embedding=model.embedding, epsilon=settings["adversarial"])
+    else:
+        trainer = Trainer(model, F.cross_entropy, optimizer, metrics=["accuracy"], callbacks=callbacks)
     history = trainer.fit(batches(fit_rows, shuffle=True), batches(val_rows), epochs=settings["epochs"])
     if not np.all(np.isfinite(history.history["loss"])):
         raise ChainruleError(f"train sentiment: training diverged; expected a finite loss, got "

@@ -86,6 +86,7 @@ UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.tx
 TARGETS = {"waimai_10k.csv": 0.92, "online_shopping_10_cats.zip": 0.94, UCI_FILES: 0.85}
 SETTINGS_FILE = "sentiment.json"
 ENSEMBLE = ("nb", "cnn", "gru")  # the default members of --model ensemble
+SEQUENCE_MODELS = ("gru", "cnn")  # the models that look up token embeddings (--adversarial nudges them)
 CHOICES = MODELS + ("ensemble",)
 CLEANING_RULE = ("before any split: byte order marks and surrounding white space stripped, empty texts dropped, "
                  "texts that carry both labels dropped, each repeated text kept once")
@@ -127,11 +128,15 @@ def add_arguments(parser):
     parser.add_argument("--extra-data", action="append", default=None, metavar="PATH",
                         help="more labelled texts from another corpus, in any layout --data reads, to train on "
                              "(never to validate or test on); repeat for several")
+    parser.add_argument("--adversarial", type=float, default=0.0, metavar="EPSILON",
+                        help="the sequence models (gru, cnn) also train on each batch with their token "
+                             "embeddings moved EPSILON along the loss's gradient (adversarial training; about "
+                             "twice their training time); default 0, off")
 
 
 def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, epochs=None, lr=None, batch_size=None,
           dim=None, max_n=None, words=None, buckets=None, folds=None, limit=None, patience=2, topics=False,
-          extra_data=None, progress=None):
+          extra_data=None, adversarial=0.0, progress=None):
     """Train and evaluate a sentiment classifier on ``data``; write the run folder ``out``.
 
     Args:
@@ -151,6 +156,8 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
         extra_data: paths of other labelled corpora whose texts join the training rows only (see the
             module's docstring); each text then also carries its corpus (with ``topics``, its
             category) as its topic.
+        adversarial: the sequence models (gru, cnn) also train on each batch with their token embeddings
+            moved this far along the loss's gradient (``chainrule.train.AdversarialTrainer``); 0: off.
         progress: a ProgressBar for the training runs, False for none; None: the default bar.
     """
     if data is None:
@@ -167,6 +174,13 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
     given = {key: value for key, value in dict(epochs=epochs, lr=lr, batch_size=batch_size, dim=dim).items()
              if value is not None}
     settings = {member: {**DEFAULTS[member], **given} for member in members}
+    if adversarial:
+        nudged = [member for member in members if member in SEQUENCE_MODELS]
+        if not adversarial > 0 or not nudged:
+            raise ChainruleError(f"train sentiment: bad --adversarial; expected a step > 0 for a model with token "
+                                 f"embeddings ({', '.join(SEQUENCE_MODELS)}), got {adversarial} for {members}.")
+        for member in nudged:
+            settings[member]["adversarial"] = float(adversarial)
     if words is not None and (corpus.language != "zh" or int(words) < 1):
         raise ChainruleError(f"train sentiment: bad --words; expected a positive number of words for a Chinese "
                              f"corpus, got {words} for a corpus in {corpus.language!r}.")
