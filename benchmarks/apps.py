@@ -59,6 +59,11 @@ RUNS = (
           ("--data", "{data}/waimai-10k/waimai_10k.csv", "--model", "ensemble", "--seed", str(seed),
            "--extra-data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip"))
       for seed in (0, 1, 2, 3, 4)),
+    # the waimai splits again, the TextCNN and GRU also trained on embeddings nudged against them
+    *(Run("sentiment-waimai-adversarial" + (f"-seed{seed}" if seed else ""), "sentiment",
+          ("--data", "{data}/waimai-10k/waimai_10k.csv", "--model", "ensemble", "--seed", str(seed),
+           "--adversarial", "2.5"))
+      for seed in (0, 1, 2, 3, 4)),
     Run("sentiment-shopping", "sentiment",
         ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
          "--words", "3", "--buckets", "1048576", "--patience", "3")),
@@ -76,6 +81,11 @@ RUNS = (
     *(Run("sentiment-shopping-topics" + (f"-seed{seed}" if seed else ""), "sentiment",
           ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
            "--words", "3", "--buckets", "1048576", "--patience", "3", "--topics", "--seed", str(seed)))
+      for seed in (0, 1, 2, 3, 4)),
+    # the same models without topics, the TextCNN and GRU also trained on embeddings nudged against them
+    *(Run("sentiment-shopping-adversarial" + (f"-seed{seed}" if seed else ""), "sentiment",
+          ("--data", "{data}/online-shopping-10-cats/online_shopping_10_cats.zip", "--model", "ensemble",
+           "--words", "3", "--buckets", "1048576", "--patience", "3", "--seed", str(seed), "--adversarial", "2.5"))
       for seed in (0, 1, 2, 3, 4)),
     Run("sentiment-uci", "sentiment",
         ("--data", "{data}/uci-sentiment-labelled", "--model", "nb", "--lr", "5e-3", "--epochs", "30",

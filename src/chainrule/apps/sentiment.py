@@ -42,6 +42,11 @@ which n-grams mean the same everywhere and which only in one corpus (feature aug
 Daumé's "frustratingly easy" domain adaptation); the baseline trains on the same texts, crossed the
 same way. Prediction marks new texts as the corpus's own.
 
+``--adversarial EPSILON`` trains the sequence models (gru, cnn) with ``chainrule.train.AdversarialTrainer``:
+each batch a second time with its token embeddings moved EPSILON along the loss's gradient (Miyato
+et al.'s adversarial training for text), which about doubles their training time. The bags read
+hashed n-grams from tables of hundreds of thousands of rows and are trained as before.
+
 Evaluation: a stratified held-out 20% for corpora of 5,000 texts or more; 10-fold stratified
 cross-validation below that (the mean and the spread over the folds). The baseline, TF-IDF of the
 same token n-grams and logistic regression, is fitted and tested on the same rows. In every case 10% of
