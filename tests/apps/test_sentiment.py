@@ -118,8 +118,9 @@ def test_cnn_model_masks_padding_and_predicts_short_texts(waimai, tmp_path):
 def test_adversarial_training_nudges_the_sequence_members_only(waimai, tmp_path):
     sentiment.train(out=tmp_path / "adv", data=waimai, model="ensemble", members="bag,cnn", limit=200, folds=0,
                     dim=8, adversarial=1.5, **QUICK)
-    settings = json.loads((tmp_path / "adv" / "metrics.json").read_text(encoding="utf-8"))["settings"]
-    assert settings["cnn"]["adversarial"] == 1.5 and "adversarial" not in settings["bag"]
+    metrics = json.loads((tmp_path / "adv" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["settings"]["cnn"]["adversarial"] == 1.5 and "adversarial" not in metrics["settings"]["bag"]
+    assert metrics["command"].endswith("--adversarial 1.5")  # the command reproduces the run
     lines = sentiment.predict(["好", "送餐很快，味道也不错"], run=tmp_path / "adv")
     assert [line.split()[0] in ("negative", "positive") for line in lines] == [True, True]
     # the cnn member's weights are not those it trains to without the nudges

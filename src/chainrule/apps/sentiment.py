@@ -227,7 +227,7 @@ def train(out="runs/sentiment", data=None, seed=0, model="bag", members=None, ep
                            members=",".join(members) if model == "ensemble" else None, epochs=epochs, lr=lr,
                            batch_size=batch_size, dim=dim, max_n=max_n, words=words, buckets=buckets, folds=folds,
                            limit=limit, patience=None if patience == 2 else patience, topics=bool(topics),
-                           extra_data=[str(path) for path in extra_data or ()] or None)
+                           extra_data=[str(path) for path in extra_data or ()] or None, adversarial=adversarial or None)
     files["metrics"] = str(folder.write_metrics("sentiment", {
         "command": command, "seed": seed, "seconds": watch.seconds, "data": corpus.name,
         "sources": corpus.sources, "language": corpus.language, "cleaning": corpus.cleaning,
