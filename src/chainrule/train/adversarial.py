@@ -15,8 +15,8 @@ more between the backward pass and the update::
 
 So the update follows the sum of the clean and the adversarial gradients. ``||g||`` is taken over the
 whole table (the paper scales each text's perturbation on its own; one norm for the batch is the
-common simpler form), and only rows the batch looked up have a gradient, so only those rows move; the table
-is restored exactly (from a copy) before the update. The adversarial pass runs in training mode, so
+common simpler form), and only rows the batch looked up have a gradient, so only those rows move;
+the table is restored exactly (from a copy) before the update. The adversarial pass runs in training mode, so
 dropout draws new masks for it. Each step costs about two forward and backward passes, and two
 passes over the table (its copy and the nudge).
 """
