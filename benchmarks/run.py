@@ -8,7 +8,10 @@ Training steps (forward, cross-entropy or MSE, zero_grad, backward, SGD update; 
     cnn    conv3x3(1->16)-pool-conv3x3(16->32)-pool-linear, 28x28, batch 64
     lstm   LSTM(input 32, hidden 128) over 32 steps, batch 32, linear head
 
-and a hand-written NumPy step of each (benchmarks/_numpy_ceiling.py; XOR's is in xor_step.py),
+chainrule's step also runs on a Tape (``chainrule.autograd.Tape``: the step's forward and backward
+recorded once, then replayed from the record without building a graph; rows "on a Tape"), against
+the same PyTorch step. There is a hand-written NumPy step of each
+(benchmarks/_numpy_ceiling.py; XOR's is in xor_step.py),
 the ceiling for a library built on NumPy. Every implementation starts from the same weights and
 batch and must give the same losses for 3 steps before it is timed.
 
@@ -141,8 +144,8 @@ def check_losses(workload, losses):
 
 def xor_impls(torch):
     """Tensor-op and layer-function XOR steps of both libraries and the NumPy step, checked equal."""
-    impls = [xor_step.ChainruleXor(), xor_step.TorchXor(torch), xor_step.ChainruleLayersXor(),
-             xor_step.TorchLayersXor(torch), xor_step.NumpyXor()]
+    impls = [xor_step.ChainruleXor(), xor_step.TorchXor(torch), xor_step.ChainruleTapeXor(),
+             xor_step.ChainruleLayersXor(), xor_step.TorchLayersXor(torch), xor_step.NumpyXor()]
     weights = xor_step.initial_weights()
     xor_step.check_equal_work(impls, weights)
     for impl in impls:
@@ -151,10 +154,12 @@ def xor_impls(torch):
 
 
 def step_impls(torch, name):
-    """chainrule, PyTorch and the hand-written NumPy step on one workload, checked equal."""
+    """chainrule (eager and on a Tape), PyTorch and the hand-written NumPy step on one workload, checked equal."""
     ours, theirs = train_step.make_runners(torch, name)
-    impls = [("chainrule", ours.step), ("pytorch", theirs.step)]
-    losses = {"chainrule": [float(ours.step().item()) for _ in range(3)]}
+    taped = train_step.make_tape_runner(torch, name)
+    impls = [("chainrule", ours.step), ("pytorch", theirs.step), ("chainrule-tape", taped.step)]
+    losses = {"chainrule": [float(ours.step().item()) for _ in range(3)],
+              "chainrule-tape": [float(taped.step().item()) for _ in range(3)]}
     ceiling = CEILINGS[name]
     weights = [v.detach().numpy() for v in theirs.model.state_dict().values()]
     numpy_step = ceiling(weights, theirs.x.numpy(), theirs.y.numpy(), train_step.LR)
@@ -171,6 +176,7 @@ def run_steps(torch, workloads, args):
         if name == "xor":
             times = interleave(xor_impls(torch), args.rounds, args.seconds)
             for label, ours, theirs in (("xor, tensor ops", "chainrule", "pytorch"),
+                                        ("xor, tensor ops on a Tape", "chainrule-tape", "pytorch"),
                                         ("xor, layer functions", "chainrule-layers", "pytorch-layers")):
                 columns = {ours: "chainrule", theirs: "pytorch", "numpy": "numpy"}
                 row, _ = summary_row(label, {column: times[name] for name, column in columns.items()},
@@ -179,9 +185,13 @@ def run_steps(torch, workloads, args):
                 print(row, flush=True)
         else:
             times = interleave(step_impls(torch, name), args.rounds, args.seconds)
-            row, _ = summary_row(f"{name}, batch {train_step.BATCH[name]}", times, "chainrule", "pytorch", name)
-            lines.append(row)
-            print(row, flush=True)
+            for label, ours in ((f"{name}, batch {train_step.BATCH[name]}", "chainrule"),
+                                (f"{name}, batch {train_step.BATCH[name]}, on a Tape", "chainrule-tape")):
+                columns = {ours: "chainrule", "pytorch": "pytorch", "numpy": "numpy"}
+                row, _ = summary_row(label, {column: times[impl] for impl, column in columns.items()},
+                                     "chainrule", "pytorch", name)
+                lines.append(row)
+                print(row, flush=True)
     return lines
 
 
@@ -205,29 +215,32 @@ def run_memory(torch):
     """Peak traced memory of chainrule's training run against the hand-written NumPy one."""
     lines = ["| workload | chainrule peak MiB | NumPy peak MiB | chainrule / NumPy | goal |",
              "| --- | ---: | ---: | ---: | --- |"]
-    ratios = {}
     for name, ceiling in CEILINGS.items():
         rng = np.random.default_rng(0)
         x, y = train_step.batch(name, rng)
         torch.manual_seed(0)
         weights = {k: v.detach().numpy().copy() for k, v in train_step.torch_model(torch, name).state_dict().items()}
 
-        def build_chainrule():
-            model = train_step.chainrule_model(name)
-            model.load_state_dict({k: v.copy() for k, v in weights.items()})
-            runner = train_step.Runner("chainrule", model, cr.optim.SGD(model.parameters(), lr=train_step.LR),
-                                       cr.nn.functional.cross_entropy, cr.tensor(x.copy()), cr.tensor(y.copy()))
-            return runner.step
+        def chainrule_builder(runner_class):
+            def build():
+                model = train_step.chainrule_model(name)
+                model.load_state_dict({k: v.copy() for k, v in weights.items()})
+                runner = runner_class("chainrule", model, cr.optim.SGD(model.parameters(), lr=train_step.LR),
+                                      cr.nn.functional.cross_entropy, cr.tensor(x.copy()), cr.tensor(y.copy()))
+                return runner.step
+            return build
 
         def build_numpy():
             return ceiling([v.copy() for v in weights.values()], x.copy(), y.copy(), train_step.LR).step
 
-        ours, theirs = _traced_peak(build_chainrule), _traced_peak(build_numpy)
-        ratios[name] = ours / theirs
-        verdict = "meets" if ratios[name] <= MEMORY_GOAL else "misses"
-        lines.append(f"| {name}, batch {train_step.BATCH[name]} | {ours / 2**20:.2f} | {theirs / 2**20:.2f} | "
-                     f"**{ratios[name]:.2f}** | ≤ {MEMORY_GOAL} ({verdict}) |")
-        print(lines[-1], flush=True)
+        theirs = _traced_peak(build_numpy)
+        for label, runner_class in (("", train_step.Runner), (", on a Tape", train_step.TapeRunner)):
+            ours = _traced_peak(chainrule_builder(runner_class))
+            ratio = ours / theirs
+            verdict = "meets" if ratio <= MEMORY_GOAL else "misses"
+            lines.append(f"| {name}, batch {train_step.BATCH[name]}{label} | {ours / 2**20:.2f} | "
+                         f"{theirs / 2**20:.2f} | **{ratio:.2f}** | ≤ {MEMORY_GOAL} ({verdict}) |")
+            print(lines[-1], flush=True)
     return lines
 
 

@@ -97,6 +97,26 @@ class Runner:
         return loss
 
 
+class TapeRunner(Runner):
+    """chainrule's step with its forward and backward replayed from a chainrule.autograd.Tape."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.tape = cr.autograd.Tape(lambda x, y: self.loss_fn(self.model(x), y))
+
+    def step(self):
+        self.optimizer.zero_grad()
+        loss = self.tape(self.x, self.y)  # forward and backward
+        self.optimizer.step()
+        return loss
+
+
+def make_tape_runner(torch, name, seed=0):
+    """chainrule's runner of ``make_runners``, with the same weights and batch, on a Tape."""
+    ours, _ = make_runners(torch, name, seed)
+    return TapeRunner("chainrule-tape", ours.model, ours.optimizer, ours.loss_fn, ours.x, ours.y)
+
+
 def make_runners(torch, name, seed=0):
     rng = np.random.default_rng(seed)
     x, y = batch(name, rng)

@@ -9,6 +9,7 @@ process from the same initial weights:
                       p.data -= lr * p.grad.data
     pytorch           the same tensor ops on CPU (float32, torch.set_num_threads(2),
                       p.grad = None, update under torch.no_grad())
+    chainrule-tape    the tensor ops recorded once by chainrule.autograd.Tape, then replayed (no graph)
     chainrule-layers  the layer functions F.linear and F.mse_loss (fused ops), same update
     pytorch-layers    torch.nn.functional.linear (addmm) and mse_loss, same update
     numpy             forward and backward written out by hand, no autodiff: the ceiling
@@ -97,6 +98,29 @@ class ChainruleXor:
 
     def arrays(self):
         return [p.data for p in self.params]
+
+
+class ChainruleTapeXor(ChainruleXor):
+    """The same tensor ops, forward and backward replayed from a chainrule.autograd.Tape."""
+
+    name = "chainrule-tape"
+
+    def reset(self, weights):
+        super().reset(weights)
+        self.tape = cr.autograd.Tape(self.loss)
+
+    def loss(self, x, y):
+        hidden = (x @ self.W1 + self.b1).sigmoid()
+        out = (hidden @ self.W2 + self.b2).sigmoid()
+        return ((out - y) ** 2).mean()
+
+    def step(self):
+        for p in self.params:
+            p.grad = None
+        loss = self.tape(self.x, self.y)  # forward and backward
+        for p in self.params:
+            p.data -= LR * p.grad.data
+        return loss
 
 
 class ChainruleLayersXor(ChainruleXor):

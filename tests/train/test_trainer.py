@@ -153,3 +153,38 @@ def test_metrics_by_name_callable_or_dict_and_unknown_names_refused(blobs, mlp):
         _trainer(mlp(), metrics=["acuracy"])
     with pytest.raises(ValueError, match="it is a matrix"):
         _trainer(mlp(), metrics=["confusion_matrix"])
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.left, self.right = nn.Linear(3, 4), nn.Linear(2, 4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, a, b):
+        return self.head((self.left(a) + self.right(b)).tanh())
+
+
+def test_fit_on_a_tape_matches_fit_without_it_bit_for_bit():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((22, 3)).astype(np.float32), rng.standard_normal((22, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 22)
+    batches = [((cr.tensor(a[i:i + 8]), cr.tensor(b[i:i + 8])), cr.tensor(y[i:i + 8])) for i in range(0, 22, 8)]
+    results = []
+    for tape in (False, True):
+        cr.manual_seed(0)
+        model = _TwoInputs()
+        trainer = _trainer(model, lr=0.2, metrics=["accuracy"], tape=tape)
+        history = trainer.fit(batches, val_data=batches[:1], epochs=4)
+        results.append((history.history, [p.data.copy() for p in model.parameters()], trainer))
+    (eager_history, eager_params, _), (taped_history, taped_params, trainer) = results
+    assert taped_history == eager_history
+    assert all(np.array_equal(e, t) for e, t in zip(eager_params, taped_params))
+    assert trainer.tape.replays == 4 * 3 - 4  # two recorded batches per batch shape (8 and 6)
+
+
+def test_fit_on_a_tape_refuses_a_model_with_dropout():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    data = [(cr.tensor(np.ones((4, 3), np.float32)), cr.tensor([0, 1, 2, 0]))]
+    with pytest.raises(cr.GradError, match="dropout draws a new random mask"):
+        _trainer(model, tape=True).fit(data, epochs=1)

@@ -4,7 +4,8 @@ from chainrule.autograd.engine import (BackwardEvent, ForwardEvent, backward, en
                                        is_grad_enabled, no_grad, subscribe)
 from chainrule.autograd.function import Context, Function, register, registry
 from chainrule.autograd.gradcheck import gradcheck, gradcheck_model, gradgradcheck
+from chainrule.autograd.tape import Tape
 
 __all__ = ["Function", "Context", "register", "registry", "backward", "grad", "no_grad", "enable_grad",
            "is_grad_enabled", "subscribe", "ForwardEvent", "BackwardEvent", "gradcheck", "gradgradcheck",
-           "gradcheck_model"]
+           "gradcheck_model", "Tape"]

@@ -35,12 +35,14 @@ _FREED = object()
 
 
 class ForwardEvent(NamedTuple):
-    """One op's forward: its name, graph node (None when no gradient is recorded), inputs, output."""
+    """One op's forward: its name, graph node (None when no gradient is recorded), inputs, output,
+    and the Function class that ran."""
     op: str
     node: Any
     inputs: tuple
     options: dict
     output: np.ndarray
+    function: Any = None
 
 
 class BackwardEvent(NamedTuple):

@@ -32,7 +32,7 @@ from chainrule.autograd.engine import ForwardEvent, grad_mode, listeners, sequen
 from chainrule.errors import ChainruleError, DTypeError, ShapeError, IndexingError
 from chainrule.tensor import Tensor
 
-__all__ = ["Context", "Function", "register", "registry"]
+__all__ = ["Context", "Function", "output_array", "register", "registry"]
 
 registry = {}
 """Registered primitives by name: the single source of gradients the all-ops test iterates."""
@@ -164,9 +164,7 @@ class Function:
         except (ValueError, IndexError, TypeError) as exc:
             raise cls.describe_error(exc, _unpack(inputs, False)[0], options) from None
         if type(out) is not np.ndarray:
-            returned, out = out, np.asarray(out)
-            # NumPy gives 0-d results as scalars; keep a saved output identical to the returned one.
-            ctx.saved = tuple([out if s is returned else s for s in ctx.saved])
+            out = output_array(ctx, out)
 
         result = object.__new__(Tensor)
         result.data = out
@@ -184,13 +182,21 @@ class Function:
         else:
             result.grad_fn = None
         if listeners:
-            event = ForwardEvent(cls.name, result.grad_fn, tuple(_unpack(inputs, False)[0]), options, out)
+            event = ForwardEvent(cls.name, result.grad_fn, tuple(_unpack(inputs, False)[0]), options, out, cls)
             for listener in list(listeners):
                 listener(event)
         return result
 
 
 _ONE_INPUT_NEEDED = (True,)
+
+
+def output_array(ctx, out):
+    """``forward``'s result as an ndarray: NumPy gives 0-d results as scalars."""
+    returned, out = out, np.asarray(out)
+    # keep a saved output identical to the returned one
+    ctx.saved = tuple([out if s is returned else s for s in ctx.saved])
+    return out
 
 
 def _unpack(inputs, record):

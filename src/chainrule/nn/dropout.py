@@ -1,6 +1,7 @@
 """Dropout: zero random activations while training, scaling the rest so the expectation is kept."""
 
 from chainrule import _random
+from chainrule.autograd.tape import outside_ops
 from chainrule.errors import ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops._operands import as_tensor
@@ -16,6 +17,7 @@ def _check_p(op, p):
 
 def _apply_mask(input, p, mask_shape):
     """``input`` times a constant mask of 0 (probability p) and 1 / (1 - p), drawn from the seeded generator."""
+    outside_ops("dropout draws a new random mask on every call")
     dtype = input.data.dtype
     keep = (_random.generator().random(mask_shape) >= p).astype(dtype)
     if p < 1:

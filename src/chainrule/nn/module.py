@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from chainrule import _dtypes
+from chainrule.autograd.tape import outside_ops
 from chainrule.errors import ShapeError
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
@@ -55,6 +56,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         out = self.forward(*args, **kwargs)
         if self._forward_hooks:
+            outside_ops(f"{type(self).__name__} has a forward hook, Python code")
             for hook in list(self._forward_hooks.values()):
                 result = hook(self, args, out)
                 if result is not None:

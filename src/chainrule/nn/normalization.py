@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from chainrule import _dtypes
+from chainrule.autograd.tape import outside_ops
 from chainrule.creation import ones, tensor, zeros
 from chainrule.errors import ShapeError
 from chainrule.nn import init
@@ -74,6 +75,7 @@ class _BatchNorm(Module):
                              f"statistics; expected N * (positions) > 1, got input shape {tuple(x.shape)}.")
         factor = 0.0 if self.momentum is None else self.momentum
         if tracking:
+            outside_ops(f"{type(self).__name__} counts its training batches in num_batches_tracked")
             self.num_batches_tracked.data += 1
             if self.momentum is None:  # a cumulative moving average: every batch weighs the same
                 factor = 1.0 / float(self.num_batches_tracked.data)
