@@ -9,6 +9,7 @@ import pytest
 import chainrule
 from chainrule.autograd.function import Function, registry
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
+from chainrule.autograd.tape import Tape
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
@@ -86,6 +87,31 @@ def test_float32_in_float32_out_forward_and_backward(fn, sample):
 
 
 BROADCASTING = sorted(name for name, fn in registry.items() if fn.broadcasting)
+
+
+@pytest.mark.parametrize("fn, sample", _samples())
+def test_a_tape_replays_the_op_with_the_eager_gradients(fn, sample):
+    """Recorded twice, replayed once: the gradients are the eager backward's, bit for bit."""
+    eager_inputs = _inputs(sample)
+    out = fn.apply(*eager_inputs, **sample.options)
+    weights = Tensor(np.random.default_rng(2).standard_normal(out.shape))
+    (out * weights).sum().backward()
+    tensor_positions = [i for i, x in enumerate(eager_inputs) if isinstance(x, Tensor)]
+
+    def step(*tensors):
+        arguments = list(sample.inputs)
+        for position, tensor in zip(tensor_positions, tensors):
+            arguments[position] = tensor
+        return (fn.apply(*arguments, **sample.options) * weights).sum()
+
+    tape = Tape(step)
+    for _ in range(3):
+        inputs = _inputs(sample)
+        tape(*[inputs[i] for i in tensor_positions])
+        for eager, taped in zip(eager_inputs, inputs):
+            if isinstance(eager, Tensor) and eager.requires_grad:
+                np.testing.assert_array_equal(taped.grad.data, eager.grad.data, err_msg=f"{fn.name}: replayed")
+    assert tape.replays == 1
 
 
 @pytest.mark.parametrize("name", BROADCASTING)

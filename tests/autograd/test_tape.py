@@ -96,8 +96,8 @@ class _Tagger(nn.Module):
 
 def test_an_embedding_and_lstm_on_integer_inputs_match_bit_for_bit():
     rng = np.random.default_rng(3)
-    batches = [(cr.tensor(rng.integers(0, 20, (4, 5)), dtype=cr.int64), cr.tensor(rng.integers(0, 3, 4), dtype=cr.int64))
-               for _ in range(6)]
+    batches = [(cr.tensor(rng.integers(0, 20, (4, 5)), dtype=cr.int64),
+                cr.tensor(rng.integers(0, 3, 4), dtype=cr.int64)) for _ in range(6)]
     eager, taped, tape, _, _ = _train_both(
         _Tagger, lambda m: cr.optim.Adam(m.parameters(), lr=1e-2), lambda m, t, y: F.cross_entropy(m(t), y), batches)
     _assert_same_bits(eager, taped)

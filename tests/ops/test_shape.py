@@ -68,3 +68,9 @@ def test_to_casts_and_keeps_the_graph_between_floats():
     assert y.dtype == np.float64 and y.requires_grad
     y.sum().backward()
     assert x.grad.dtype == np.float32 and x.long().dtype == np.int64 and not x.long().requires_grad
+
+
+def test_a_0d_cast_takes_the_numpy_scalar_a_product_of_0d_arrays_gives_as_its_gradient():
+    x = cr.tensor(1.5, dtype=cr.float64, requires_grad=True)
+    (x.float() * cr.tensor(3.0)).sum().backward()  # mul's backward multiplies two 0-d arrays: a scalar
+    assert x.grad.dtype == np.float64 and x.grad.item() == 3.0

@@ -61,6 +61,10 @@ class Tape:
     returns, detached. Each new set of input shapes and dtypes is recorded anew (two eager calls),
     so a smaller last batch costs time, never a wrong answer. ``replays`` counts the replayed calls.
 
+    A replay runs the ops and nothing else: Python code in the step between ops (printing, counting)
+    runs on the recorded calls only, and the parameters are those the recording read (a layer
+    replaced by a new one needs a new Tape). A parameter reshaped or frozen is recorded again.
+
     Example:
         >>> import chainrule as cr
         >>> w = cr.tensor([[0.5], [-0.5]], requires_grad=True)
@@ -252,7 +256,8 @@ def _compare(first_call, second_call):
         raise GradError("Tape: the step returned other tensors on the next call; expected the same every call.")
     for j, (a, b) in enumerate(zip(first, second)):
         where = f"Tape: op {j} ({b.function.name})"
-        if a.function is not b.function or a.shape != b.shape or a.dtype != b.dtype or a.options.keys() != b.options.keys():
+        if (a.function is not b.function or a.shape != b.shape or a.dtype != b.dtype
+                or a.options.keys() != b.options.keys()):
             raise GradError(f"{where} differs between two calls ({a.function.name} {a.shape} {a.dtype} then "
                             f"{b.function.name} {b.shape} {b.dtype}); expected the same ops every call.")
         pairs = [(f"input {i}", x, y) for i, (x, y) in enumerate(zip(a.sources, b.sources))]

@@ -213,7 +213,9 @@ class To(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        return grad_out.astype(ctx.in_dtype) if isinstance(grad_out, np.ndarray) else grad_out.to(ctx.in_dtype)
+        # an array, a NumPy scalar (a product of 0-d arrays is one), or a Tensor under create_graph
+        return grad_out.astype(ctx.in_dtype) if isinstance(grad_out, (np.ndarray, np.generic)) \
+            else grad_out.to(ctx.in_dtype)
 
 
 def reshape(input, *shape):
