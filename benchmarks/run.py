@@ -145,7 +145,8 @@ def check_losses(workload, losses):
 def xor_impls(torch):
     """Tensor-op and layer-function XOR steps of both libraries and the NumPy step, checked equal."""
     impls = [xor_step.ChainruleXor(), xor_step.TorchXor(torch), xor_step.ChainruleTapeXor(),
-             xor_step.ChainruleLayersXor(), xor_step.TorchLayersXor(torch), xor_step.NumpyXor()]
+             xor_step.ChainruleLayersXor(), xor_step.TorchLayersXor(torch), xor_step.ChainruleLayersTapeXor(),
+             xor_step.NumpyXor()]
     weights = xor_step.initial_weights()
     xor_step.check_equal_work(impls, weights)
     for impl in impls:
@@ -177,7 +178,9 @@ def run_steps(torch, workloads, args):
             times = interleave(xor_impls(torch), args.rounds, args.seconds)
             for label, ours, theirs in (("xor, tensor ops", "chainrule", "pytorch"),
                                         ("xor, tensor ops on a Tape", "chainrule-tape", "pytorch"),
-                                        ("xor, layer functions", "chainrule-layers", "pytorch-layers")):
+                                        ("xor, layer functions", "chainrule-layers", "pytorch-layers"),
+                                        ("xor, layer functions on a Tape", "chainrule-layers-tape",
+                                         "pytorch-layers")):
                 columns = {ours: "chainrule", theirs: "pytorch", "numpy": "numpy"}
                 row, _ = summary_row(label, {column: times[name] for name, column in columns.items()},
                                      "chainrule", "pytorch", "xor")

@@ -2,7 +2,7 @@
 
 The network is 2-2-1 with sigmoid hidden and output layers, mean squared error over the full
 batch of the four XOR rows, and plain gradient descent (w <- w - lr * grad). One step is:
-forward, loss, clear the gradients, backward, update. Three implementations run in the same
+forward, loss, clear the gradients, backward, update. These implementations run in the same
 process from the same initial weights:
 
     chainrule         tensor ops: x @ W + b, sigmoid, ((out - y) ** 2).mean(), loss.backward(),
@@ -11,13 +11,14 @@ process from the same initial weights:
                       p.grad = None, update under torch.no_grad())
     chainrule-tape    the tensor ops recorded once by chainrule.autograd.Tape, then replayed (no graph)
     chainrule-layers  the layer functions F.linear and F.mse_loss (fused ops), same update
+    chainrule-layers-tape  the same, recorded once by a Tape, then replayed
     pytorch-layers    torch.nn.functional.linear (addmm) and mse_loss, same update
     numpy             forward and backward written out by hand, no autodiff: the ceiling
 
 Each library is compared with the other written the same way: tensor ops with tensor ops,
 layer functions with layer functions.
 
-Before timing, all three train 100 steps and must reach the same loss and parameters (to 1e-5), so
+Before timing, all of them train 100 steps and must reach the same loss and parameters (to 1e-5), so
 the benchmark compares equal work. Timing interleaves the implementations: each round times
 ``--steps`` steps of each, in a rotating order, with ``time.perf_counter``; the weights are reset
 before every timed run, and each run starts after a short pause (``_report.settle``). The table
@@ -153,6 +154,29 @@ class ChainruleLayersXor(ChainruleXor):
 
     def arrays(self):
         return [self.W1t.data.T, self.b1.data, self.W2t.data.T, self.b2.data]
+
+
+class ChainruleLayersTapeXor(ChainruleLayersXor):
+    """The layer-function step, forward and backward replayed from a chainrule.autograd.Tape."""
+
+    name = "chainrule-layers-tape"
+
+    def reset(self, weights):
+        super().reset(weights)
+        self.tape = cr.autograd.Tape(self.loss)
+
+    def loss(self, x, y):
+        F = self.F
+        hidden = F.linear(x, self.W1t, self.b1).sigmoid()
+        return F.mse_loss(F.linear(hidden, self.W2t, self.b2).sigmoid(), y)
+
+    def step(self):
+        for p in self.params:
+            p.grad = None
+        loss = self.tape(self.x, self.y)  # forward and backward
+        for p in self.params:
+            p.data -= LR * p.grad.data
+        return loss
 
 
 class TorchXor:
@@ -325,7 +349,9 @@ def markdown_table(rows):
 def verdict(rows):
     lines = []
     for style, ours, theirs in (("tensor ops", "chainrule", "pytorch"),
-                                ("layer functions", "chainrule-layers", "pytorch-layers")):
+                                ("tensor ops on a Tape", "chainrule-tape", "pytorch"),
+                                ("layer functions", "chainrule-layers", "pytorch-layers"),
+                                ("layer functions on a Tape", "chainrule-layers-tape", "pytorch-layers")):
         speedup = rows[theirs]["median"] / rows[ours]["median"]
         status = "meets" if speedup >= GOAL_SPEEDUP else "misses"
         lines.append(f"Speedup vs PyTorch, {style} (t_{theirs} / t_{ours}): **{speedup:.2f}×** — {status} "
@@ -387,7 +413,8 @@ def main(argv=None):
                          "pip install -e '.[test]'") from None
     torch.set_num_threads(TORCH_THREADS)
 
-    impls = [ChainruleXor(), TorchXor(torch), ChainruleLayersXor(), TorchLayersXor(torch), NumpyXor()]
+    impls = [ChainruleXor(), TorchXor(torch), ChainruleTapeXor(), ChainruleLayersXor(), TorchLayersXor(torch),
+             ChainruleLayersTapeXor(), NumpyXor()]
     weights = initial_weights()
     losses = check_equal_work(impls, weights)
     per_step = time_rounds(impls, weights, args.rounds, args.steps, args.warmup)
