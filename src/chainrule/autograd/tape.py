@@ -11,11 +11,13 @@ gradients are the eager step's, bit for bit.
 A tape replays what it saw, so it checks what it saw. The first two calls with inputs of new
 shapes run eagerly, each recorded; the tape replays only when both ran the same ops on the same
 tensors and every value that came from neither an input nor a parameter was equal in both: a
-constant. A step whose ops depend on the data (an ``if`` on a loss value), that draws random
-numbers outside an op (dropout's mask) or that changes state outside its ops (batch norm's batch
-counter) is refused with an error that names the op: a replay would silently repeat the first
-call. Calls watched by ``explain`` (any subscriber to the engine's events), and calls where a
-parameter has a gradient hook, run eagerly, so they see every op.
+constant. A step whose ops differed between the two calls (an ``if`` on a loss value), that draws
+random numbers outside an op (dropout's mask) or that changes state outside its ops (batch norm's
+batch counter) is refused with an error that names the op: a replay would silently repeat the
+first call. A branch on the data that goes the same way on both recorded calls and another way
+later cannot be seen; Python that depends on the data does not belong in a taped step. Calls
+watched by ``explain`` (any subscriber to the engine's events), and calls where a parameter has a
+gradient hook, run eagerly, so they see every op.
 """
 
 import weakref
