@@ -324,7 +324,8 @@ class _Program:
                             if source[0] != "constant")
             source_slots.append(sources)
             self._op_slot.append(self.size)
-            forward.append([op.function, op.function.forward, options, sourced, sources, self.size, op.needs])
+            arity = -1 if options or sourced else len(sources)  # -1: keyword options, passed by name
+            forward.append([op.function, op.function.forward, arity, options, sourced, sources, self.size, op.needs])
             self.size += 1
         self.loss_slot = self._op_slot[loss_index]
         self.output_slots = tuple(self._slot(source, len(ops)) for source in call.output_sources)
@@ -334,6 +335,9 @@ class _Program:
                 released[j].append(slot)
         self.forward = [tuple(step + [tuple(free)]) for step, free in zip(forward, released)]
         self.backward = self._plan_backward(source_slots, inputs)
+        self.constant_values = [None] * self.size  # every replay starts from a copy of this
+        for slot, constant in self.constants:
+            self.constant_values[slot] = constant
         seed = np.array(1, dtype=ops[loss_index].dtype).reshape(ops[loss_index].shape)
         seed.flags.writeable = False  # shared by every replay: a leaf given it must copy it
         self.loss_seed = seed
@@ -385,30 +389,28 @@ class _Program:
 
     def run(self, inputs):
         """Forward and backward of the recorded ops on these inputs; the leaves' .grad accumulate."""
-        values = [None] * self.size
+        values = self.constant_values.copy()
         for k, x in enumerate(inputs):
             values[k] = x.data
         for p, slot in zip(self.params, self.param_slots):
             values[slot] = p.data
-        for slot, constant in self.constants:
-            values[slot] = constant
         contexts = []
-        for function, forward, options, sourced, sources, out_slot, needs, released in self.forward:
+        for function, forward, arity, options, sourced, sources, out_slot, needs, released in self.forward:
             ctx = object.__new__(Context)
             ctx.function = function
             ctx.needs_input_grad = needs
-            if sourced:
-                options = dict(options, **{key: values[slot] for key, slot in sourced})
             try:
                 # spelled out for one and two inputs, as in Function.apply: a *args call costs more
-                if options:
-                    out = forward(ctx, *[values[s] for s in sources], **options)
-                elif len(sources) == 2:
+                if arity == 2:
                     out = forward(ctx, values[sources[0]], values[sources[1]])
-                elif len(sources) == 1:
+                elif arity == 1:
                     out = forward(ctx, values[sources[0]])
-                else:
+                elif arity >= 0:
                     out = forward(ctx, *[values[s] for s in sources])
+                else:
+                    if sourced:
+                        options = dict(options, **{key: values[slot] for key, slot in sourced})
+                    out = forward(ctx, *[values[s] for s in sources], **options)
             except (ValueError, IndexError, TypeError) as exc:
                 raise function.describe_error(exc, [values[s] for s in sources], options) from None
             values[out_slot] = out if type(out) is np.ndarray else output_array(ctx, out)
