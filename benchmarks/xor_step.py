@@ -82,10 +82,13 @@ class ChainruleXor:
             cr.tensor(weights[k].copy(), requires_grad=True) for k in ("W1", "b1", "W2", "b2"))
         self.params = (self.W1, self.b1, self.W2, self.b2)
 
-    def step(self):
-        hidden = (self.x @ self.W1 + self.b1).sigmoid()
+    def loss(self, x, y):
+        hidden = (x @ self.W1 + self.b1).sigmoid()
         out = (hidden @ self.W2 + self.b2).sigmoid()
-        loss = ((out - self.y) ** 2).mean()
+        return ((out - y) ** 2).mean()
+
+    def step(self):
+        loss = self.loss(self.x, self.y)
         for p in self.params:
             p.grad = None
         loss.backward()
@@ -101,19 +104,12 @@ class ChainruleXor:
         return [p.data for p in self.params]
 
 
-class ChainruleTapeXor(ChainruleXor):
-    """The same tensor ops, forward and backward replayed from a chainrule.autograd.Tape."""
-
-    name = "chainrule-tape"
+class _OnATape:
+    """Mixin: the same step, its forward and backward replayed from a chainrule.autograd.Tape."""
 
     def reset(self, weights):
         super().reset(weights)
         self.tape = cr.autograd.Tape(self.loss)
-
-    def loss(self, x, y):
-        hidden = (x @ self.W1 + self.b1).sigmoid()
-        out = (hidden @ self.W2 + self.b2).sigmoid()
-        return ((out - y) ** 2).mean()
 
     def step(self):
         for p in self.params:
@@ -122,6 +118,10 @@ class ChainruleTapeXor(ChainruleXor):
         for p in self.params:
             p.data -= LR * p.grad.data
         return loss
+
+
+class ChainruleTapeXor(_OnATape, ChainruleXor):
+    name = "chainrule-tape"
 
 
 class ChainruleLayersXor(ChainruleXor):
@@ -140,43 +140,17 @@ class ChainruleLayersXor(ChainruleXor):
         self.W2t = cr.tensor(weights["W2"].T.copy(), requires_grad=True)
         self.params = (self.W1t, self.b1, self.W2t, self.b2)
 
-    def step(self):
-        F = self.F
-        hidden = F.linear(self.x, self.W1t, self.b1).sigmoid()
-        out = F.linear(hidden, self.W2t, self.b2).sigmoid()
-        loss = F.mse_loss(out, self.y)
-        for p in self.params:
-            p.grad = None
-        loss.backward()
-        for p in self.params:
-            p.data -= LR * p.grad.data
-        return loss
-
-    def arrays(self):
-        return [self.W1t.data.T, self.b1.data, self.W2t.data.T, self.b2.data]
-
-
-class ChainruleLayersTapeXor(ChainruleLayersXor):
-    """The layer-function step, forward and backward replayed from a chainrule.autograd.Tape."""
-
-    name = "chainrule-layers-tape"
-
-    def reset(self, weights):
-        super().reset(weights)
-        self.tape = cr.autograd.Tape(self.loss)
-
     def loss(self, x, y):
         F = self.F
         hidden = F.linear(x, self.W1t, self.b1).sigmoid()
         return F.mse_loss(F.linear(hidden, self.W2t, self.b2).sigmoid(), y)
 
-    def step(self):
-        for p in self.params:
-            p.grad = None
-        loss = self.tape(self.x, self.y)  # forward and backward
-        for p in self.params:
-            p.data -= LR * p.grad.data
-        return loss
+    def arrays(self):
+        return [self.W1t.data.T, self.b1.data, self.W2t.data.T, self.b2.data]
+
+
+class ChainruleLayersTapeXor(_OnATape, ChainruleLayersXor):
+    name = "chainrule-layers-tape"
 
 
 class TorchXor:
