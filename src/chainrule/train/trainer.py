@@ -65,8 +65,8 @@ class Trainer:
         callbacks: a list of Callback objects.
         tape: replay each step's forward and backward from a ``chainrule.autograd.Tape`` instead
             of building a graph per batch: the same gradients, bit for bit, with less overhead per
-            op (a third off a small network's step). The model must run the same ops on every
-            batch: no dropout or batch statistics in training (the Tape says so if it does).
+            op (about a quarter off the article's XOR step). The model must run the same ops on
+            every batch: no dropout or batch statistics in training (the Tape says so if it does).
 
     Data is any sized iterable of ``(inputs, targets)`` batches: a list of tuples of Tensors, or a
     DataLoader. ``inputs`` may be a tuple, passed to the model as separate arguments.
@@ -113,7 +113,7 @@ class Trainer:
         return self.model(*inputs) if isinstance(inputs, tuple) else self.model(inputs)
 
     def _taped_step(self, inputs, targets):
-        """Steps 1-3 replayed from the tape (recorded from the same lines on the first batches)."""
+        """Steps 1-3 replayed from the tape, which recorded ``_loss_and_outputs`` on the first batches."""
         tensors = (*inputs, targets) if isinstance(inputs, tuple) else (inputs, targets)
         loss, outputs = self.tape(*tensors)       # 1.-3. forward, loss, backward
         self.optimizer.step()                     # 4. update the weights
