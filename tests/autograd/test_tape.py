@@ -49,12 +49,8 @@ def test_the_xor_network_replayed_matches_the_eager_step_bit_for_bit():
     x = cr.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = cr.tensor([[0.0], [1.0], [1.0], [0.0]])
 
-    def make():
-        model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
-        return model
-
     eager, taped, tape, eager_losses, taped_losses = _train_both(
-        make, lambda m: cr.optim.SGD(m.parameters(), lr=2.0), lambda m, x, y: ((m(x) - y) ** 2).mean(),
+        lambda: nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid()), lambda m: cr.optim.SGD(m.parameters(), lr=2.0), lambda m, x, y: ((m(x) - y) ** 2).mean(),
         [(x, y)] * 30)
     _assert_same_bits(eager, taped)
     assert eager_losses == taped_losses
