@@ -1,4 +1,4 @@
-"""Reverse-mode automatic differentiation: Functions, the engine, and gradient checking."""
+"""Reverse-mode automatic differentiation: Functions, the engine, the Tape, and gradient checking."""
 
 from chainrule.autograd.engine import (BackwardEvent, ForwardEvent, backward, enable_grad, grad,
                                        is_grad_enabled, no_grad, subscribe)
