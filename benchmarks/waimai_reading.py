@@ -59,22 +59,25 @@ def wilson_interval(share, count, z=1.96):
 def estimate(reading):
     """What the verdicts imply for test accuracy, as fractions of the test texts.
 
-    ``careful reader``: the run's accuracy plus every wrong text whose label is clear, i.e. a model
-    that reads every clear text right and the mixed ones as often as this run does; ``low`` and
-    ``high`` bound it with the 95% interval of the clear share. ``labels allow``: every text right
-    except those whose label contradicts them, the ceiling even a perfect reader of mixed texts meets.
+    ``careful reader``: a model that reads every text right whose label is clear, and the mixed ones
+    as often as this run does; it gains the run's clear errors and loses the texts the run gets
+    right only by agreeing with a label the text contradicts. ``low`` and ``high`` bound it with the
+    95% interval of the clear share of the errors. ``labels allow``: every text right except those
+    whose label contradicts them, the ceiling even a perfect reader of mixed texts meets.
     """
     tests, errors = reading["test texts"], reading["errors in the run"]
     error_rate, wrong, right = errors / tests, shares(reading["wrong"]), shares(reading["right"])
-    low, high = wilson_interval(wrong["clear"], len(reading["wrong"]))
     accuracy = 1 - error_rate
+    contradicted_right = accuracy * right["contradicts"]
+    low, high = wilson_interval(wrong["clear"], len(reading["wrong"]))
     mixed_wrong, mixed_right = error_rate * wrong["mixed"], accuracy * right["mixed"]
     return {"accuracy": accuracy, "wrong": wrong, "right": right,
             "mixed texts": mixed_wrong + mixed_right,
             "mixed texts the run gets right": mixed_right / (mixed_wrong + mixed_right),
-            "careful reader": accuracy + error_rate * wrong["clear"],
-            "low": accuracy + error_rate * low, "high": accuracy + error_rate * high,
-            "labels allow": 1 - error_rate * wrong["contradicts"]}
+            "careful reader": accuracy + error_rate * wrong["clear"] - contradicted_right,
+            "low": accuracy + error_rate * low - contradicted_right,
+            "high": accuracy + error_rate * high - contradicted_right,
+            "labels allow": 1 - error_rate * wrong["contradicts"] - contradicted_right}
 
 
 def report(reading):

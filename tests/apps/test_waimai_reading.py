@@ -37,6 +37,13 @@ def test_the_estimate_adds_the_clear_errors_and_drops_the_contradicted_labels(re
     assert numbers["low"] < numbers["careful reader"] < numbers["high"]
 
 
+def test_a_right_answer_that_agrees_with_a_contradicted_label_is_no_gain(reading_module):
+    reading = _reading(["clear", "mixed"], ["clear", "contradicts", "clear", "clear"], tests=10, errors=2)
+    numbers = reading_module.estimate(reading)
+    assert numbers["careful reader"] == pytest.approx(0.8 + 0.2 * 0.5 - 0.8 * 0.25)
+    assert numbers["labels allow"] == pytest.approx(1 - 0.8 * 0.25)
+
+
 def test_wilson_interval_matches_the_textbook_value(reading_module):
     low, high = reading_module.wilson_interval(0.25, 100)
     assert (round(low, 4), round(high, 4)) == (0.1755, 0.3430)
