@@ -100,10 +100,10 @@ def _read_texts(data, reading, run):
     """Print every text of the sample with its label and verdict (and the run's probability)."""
     from chainrule.apps._sentiment_data import load_corpus
     from chainrule.apps._sentiment_fit import load, probabilities
-    from chainrule.data import stratified_split
+    from chainrule.apps.sentiment import held_out_split
 
     corpus = load_corpus(data)
-    _, test_rows = stratified_split(corpus.labels[:corpus.own], test_size=0.2, seed=reading["split seed"])
+    _, test_rows = held_out_split(corpus, reading["split seed"])
     test_rows = set(test_rows.tolist())
     fitted = None if run is None else load(Path(run) / "checkpoint.npz", Path(run) / "sentiment.json")
     for group in ("wrong", "right"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chainrule.apps._sentiment_data import load_corpus
-from chainrule.data import stratified_split
+from chainrule.apps.sentiment import held_out_split
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "waimai_reading.py"
 
@@ -59,7 +59,7 @@ def test_an_unknown_verdict_is_refused_by_name(reading_module, tmp_path):
 def test_the_verdicts_name_distinct_test_rows_of_their_split(reading_module, shared_data):
     reading = reading_module.load_reading()
     corpus = load_corpus(shared_data("waimai-10k") / "waimai_10k.csv")
-    _, test_rows = stratified_split(corpus.labels[:corpus.own], test_size=0.2, seed=reading["split seed"])
+    _, test_rows = held_out_split(corpus, reading["split seed"])
     rows = [row for group in ("wrong", "right") for row, _ in reading[group]]
     assert len(test_rows) == reading["test texts"]
     assert len(set(rows)) == len(rows) == 200

@@ -73,7 +73,7 @@ from chainrule.data import stratified_split
 from chainrule.errors import ChainruleError
 from chainrule.train import ProgressBar, metrics
 
-__all__ = ["SUMMARY", "add_arguments", "train", "add_predict_arguments", "predict", "TARGETS"]
+__all__ = ["SUMMARY", "add_arguments", "train", "held_out_split", "add_predict_arguments", "predict", "TARGETS"]
 
 SUMMARY = "positive or negative reviews, Chinese or English: an n-gram bag, a TextCNN, a GRU or their ensemble"
 
@@ -288,9 +288,15 @@ def _sample(corpus, limit, seed):
     return corpus
 
 
+def held_out_split(corpus, seed):
+    """``(train rows, test rows)`` of the held-out split of ``--seed`` (``--folds 0``): the stratified
+    20% of the corpus's own rows is the test set; extra corpora's rows are never in it."""
+    return stratified_split(corpus.labels[:corpus.own], test_size=0.2, seed=seed)
+
+
 def _held_out(corpus, config, options):
     """Train on 80% (10% of it for early stopping), test on the stratified 20% left."""
-    train_rows, test_rows = stratified_split(corpus.labels[:corpus.own], test_size=0.2, seed=options["seed"])
+    train_rows, test_rows = held_out_split(corpus, options["seed"])
     fitted = fit(corpus, train_rows, config, options)
     accuracy, confusion = _score(_probabilities_of(fitted, corpus, test_rows), corpus.labels[test_rows])
     val_accuracy = _validation_accuracy(fitted, corpus, train_rows, options["seed"])
